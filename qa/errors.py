@@ -1,0 +1,37 @@
+"""Errors meant for the person running the service: each says what went wrong and what to do.
+
+The CLI and the UI print `str(error)` for these instead of a traceback; anything else
+escaping is a bug.
+"""
+
+
+class QAError(Exception):
+    """Base class of the errors the service reports to its user."""
+
+
+class IndexMismatchError(QAError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class EmptyIndexError(QAError):
+    """The index holds no passages yet."""
+
+
+class StoreUnavailableError(QAError):
+    """The Chroma store (folder or server) cannot be opened."""
+
+
+class LLMUnavailableError(QAError):
+    """The configured LLM cannot be loaded or reached."""
+
+
+class MissingDependencyError(QAError):
+    """An optional package that this configuration needs is not installed."""
+
+
+class PromptError(QAError):
+    """A prompt template is missing or asks for a variable that was not given."""
+
+
+class QuestionError(QAError):
+    """The question cannot be answered as asked (empty, for example)."""

