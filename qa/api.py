@@ -1,0 +1,72 @@
+"""The Python API: `answer()` and `ingest()`, sharing one pipeline per configuration per process.
+
+The Gradio page, the CLI and the evaluation all come through here, so they answer
+alike. Models and the store are loaded on first use and kept for the life of the
+process; a different configuration gets its own pipeline.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .chain import Pipeline
+    from .ingest import IngestSummary
+    from .types import Answer
+
+_pipelines: dict[Settings, "Pipeline"] = {}
+_embeddings: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def get_pipeline(settings: Settings | None = None) -> "Pipeline":
+    """The process-wide pipeline for `settings` (default: from the environment now)."""
+    from .chain import build_chain
+    from .embeddings import SentenceTransformerEmbeddings
+
+    settings = settings or load_settings()
+    with _lock:
+        if settings not in _pipelines:
+            # Pipelines that differ only in store or k share the loaded models.
+            embeddings = _embeddings.get(settings.embedding_model)
+            if embeddings is None:
+                embeddings = SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size)
+                _embeddings[settings.embedding_model] = embeddings
+            _pipelines[settings] = build_chain(settings, embeddings=embeddings, llm=_shared_llm(settings))
+        return _pipelines[settings]
+
+
+def _shared_llm(settings: Settings):
+    """The already-loaded LLM for this LLM configuration, if another pipeline built one."""
+    key = _llm_key(settings)
+    for other in _pipelines.values():
+        if _llm_key(other.settings) == key and "llm" in vars(other):
+            return other.llm
+    return None
+
+
+def _llm_key(settings: Settings) -> tuple:
+    return (settings.llm, settings.llm_base_url, settings.llm_model, settings.gguf_path, str(settings.model_dir),
+            settings.llm_max_tokens, settings.llm_context, settings.llm_threads, settings.llm_timeout)
+
+
+def answer(question: str, *, k: int | None = None, history: list | None = None, settings: Settings | None = None) -> "Answer":
+    """Answer a question from the indexed articles, with [n] citations, or abstain."""
+    return get_pipeline(settings).answer(question, k=k, history=history)
+
+
+def stream_answer(question: str, *, k: int | None = None, history: list | None = None, settings: Settings | None = None) -> Iterator["str | Answer"]:
+    """Like `answer()`, but yields the text as it is generated and then the `Answer`."""
+    return get_pipeline(settings).stream(question, k=k, history=history)
+
+
+def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, progress: bool = True) -> "IngestSummary":
+    """Add or update the articles under `paths` in the index; unchanged ones are skipped."""
+    from .ingest import ingest_articles
+
+    pipeline = get_pipeline(settings)
+    return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from qa.errors import PromptError
+from qa.prompts import render_prompt
+from qa.settings import Settings, SettingsError
+
+
+def test_settings_read_qa_variables_when_built():
+    settings = Settings.from_env({"QA_K": "7", "QA_LLM": "extractive", "QA_INDEX_DIR": "/tmp/x", "QA_MIN_SCORE": "0.5"})
+    assert (settings.k, settings.llm, settings.index_dir, settings.min_score) == (7, "extractive", Path("/tmp/x"), 0.5)
+
+
+def test_settings_reject_bad_values_with_the_variable_name():
+    with pytest.raises(SettingsError, match="QA_LLM"):
+        Settings.from_env({"QA_LLM": "gpt"})
+    with pytest.raises(SettingsError, match="QA_K"):
+        Settings.from_env({"QA_K": "many"})
+    with pytest.raises(SettingsError, match="3 or more"):
+        Settings.from_env({"QA_COLLECTION": "ab"})
+
+
+def test_openai_key_falls_back_to_openai_api_key():
+    assert Settings.from_env({"OPENAI_API_KEY": "sk-1"}).llm_api_key == "sk-1"
+
+
+def test_every_setting_is_described():
+    rows = Settings.describe()
+    assert all(description for _, _, description in rows)
+    assert ("QA_INDEX_DIR", "index", ) == rows[0][:2]
+
+
+def test_answer_prompt_numbers_passages_and_ends_with_the_question():
+    text = render_prompt("answer", question="Who?", passages=[{"title": "T", "date": "2024-01-01", "outlet": "Trend", "text": "Body."}])
+    assert "[1] T (2024-01-01, Trend): Body." in text
+    assert text.rstrip().endswith("Question: Who?\nAnswer:")
+
+
+def test_prompt_rendering_is_strict(tmp_path):
+    (tmp_path / "answer.txt").write_text("{{ question }} {{ missing }}")
+    with pytest.raises(PromptError, match="missing"):
+        render_prompt("answer", prompts_dir=str(tmp_path), question="q")
+    with pytest.raises(PromptError, match="not found"):
+        render_prompt("nonexistent", prompts_dir=str(tmp_path))
