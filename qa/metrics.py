@@ -1,0 +1,222 @@
+"""Offline metrics for one question's answer, and the bootstrap that summarises them.
+
+Every metric is a small pure function returning a float in [0, 1], or None when it
+does not apply; `evaluation.py` decides which apply to which question:
+
+- answer, retrieval and citation metrics apply to answerable questions only and are
+  None for unanswerable ones; a metric needing gold sources is None when the
+  question lists none, and `semantic_similarity` is None without a reference answer
+  or an embedding function;
+- `abstention_accuracy` applies to every question;
+- means (and their bootstrap intervals) skip None.
+
+Matching rules:
+- text is compared after `normalize_text`: lowercase, punctuation and symbols become
+  spaces, the articles a/an/the are dropped, whitespace is collapsed. A point or
+  comma between two digits is kept, so "40.2" stays one token and "40" does not
+  match it; numbers are compared both as written and with thousands separators
+  removed, so "1,000" and "1000" match each other;
+- an alias "appears" in a text when its tokens occur there as a contiguous run of
+  whole tokens;
+- a gold source matches a retrieved or cited source when the source ends with it at a
+  path boundary ("bbc/tech/001.txt" matches "tech/001.txt", not "01.txt").
+
+Left out: any LLM judge, and anything about how answers are produced.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections import Counter
+from typing import Callable, Iterable, Sequence
+
+from qa.types import Answer, Citation, Passage
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+_ARTICLES = {"a", "an", "the"}
+# A point or comma with a digit on both sides is part of a number, not punctuation.
+_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
+_THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_CITATION_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def normalize_text(text: str, *, drop_thousands_separators: bool = False) -> str:
+    """Lowercase, strip punctuation and articles, collapse whitespace; keep numbers like 40.2 whole."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if drop_thousands_separators:
+        text = _THOUSANDS_SEPARATOR.sub("", text)
+    kept = {m.start() for m in _NUMBER_SEPARATOR.finditer(text)}
+    chars = [
+        " " if unicodedata.category(ch)[0] in "PS" and i not in kept else ch
+        for i, ch in enumerate(text)
+    ]
+    return " ".join(t for t in "".join(chars).split() if t not in _ARTICLES)
+
+
+def _normal_forms(text: str) -> tuple[str, str]:
+    return normalize_text(text), normalize_text(text, drop_thousands_separators=True)
+
+
+def contains_alias(text: str, alias: str) -> bool:
+    """Whether the normalised alias occurs in the normalised text as whole tokens."""
+    for text_form, alias_form in zip(_normal_forms(text), _normal_forms(alias)):
+        # Padding with spaces makes the substring test respect token boundaries.
+        if alias_form and f" {alias_form} " in f" {text_form} ":
+            return True
+    return False
+
+
+def source_matches(source: str, gold: str) -> bool:
+    """Whether a gold source (a path suffix) names this source."""
+    source, gold = source.replace("\\", "/"), gold.replace("\\", "/").lstrip("/")
+    return source == gold or source.endswith("/" + gold)
+
+
+def _is_gold(source: str, gold_sources: Iterable[str]) -> bool:
+    return any(source_matches(source, gold) for gold in gold_sources)
+
+
+def ranked_sources(passages: Iterable[Passage]) -> list[str]:
+    """Unique article sources in the order their first passage was retrieved."""
+    return list(dict.fromkeys(p.source for p in passages))
+
+
+# --- retrieval -------------------------------------------------------------
+
+
+def hit_at_k(retrieved: Sequence[str], gold_sources: Sequence[str], k: int) -> float | None:
+    """1.0 if a gold source is among the top k retrieved articles (sources deduplicated first)."""
+    if not gold_sources:
+        return None
+    top = list(dict.fromkeys(retrieved))[:k]
+    return 1.0 if any(_is_gold(s, gold_sources) for s in top) else 0.0
+
+
+def mrr(retrieved: Sequence[str], gold_sources: Sequence[str], cutoff: int = 10) -> float | None:
+    """Reciprocal rank of the first gold article among the top `cutoff` articles, else 0."""
+    if not gold_sources:
+        return None
+    for rank, source in enumerate(list(dict.fromkeys(retrieved))[:cutoff], start=1):
+        if _is_gold(source, gold_sources):
+            return 1.0 / rank
+    return 0.0
+
+
+# --- answer text -----------------------------------------------------------
+
+
+def answer_accuracy(text: str, aliases: Sequence[str]) -> float:
+    """1.0 if any alias appears in the answer text (see the module's matching rules)."""
+    return 1.0 if any(contains_alias(text, a) for a in aliases) else 0.0
+
+
+def _token_f1(prediction: list[str], truth: list[str]) -> float:
+    common = Counter(prediction) & Counter(truth)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(prediction), overlap / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(text: str, aliases: Sequence[str]) -> float:
+    """SQuAD-style token F1 between the answer and its best-matching alias."""
+    prediction = normalize_text(text, drop_thousands_separators=True).split()
+    return max(
+        (_token_f1(prediction, normalize_text(a, drop_thousands_separators=True).split()) for a in aliases),
+        default=0.0,
+    )
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of two vectors; 0.0 if either is all zeros."""
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def semantic_similarity(text: str, reference: str, embed: Embed | None) -> float | None:
+    """Cosine of the answer's and the reference's embeddings; None without both."""
+    if not reference or embed is None:
+        return None
+    answer_vector, reference_vector = embed([text, reference])
+    return cosine(answer_vector, reference_vector)
+
+
+# --- citations -------------------------------------------------------------
+
+
+def citation_markers(text: str) -> list[int]:
+    """The numbers of every [n] (or [n, m]) marker in the text, in order."""
+    return [int(n) for group in _CITATION_MARKER.findall(text) for n in group.split(",")]
+
+
+def citation_validity(answer: Answer) -> float:
+    """1.0 if every [n] marker names one of the answer's citations.
+
+    An answer with no markers (an abstention, or an uncited answer) scores 1.0: it
+    names nothing that is missing. An uncited answer is penalised by
+    `citation_recall` and `answer_supported` instead.
+    """
+    numbers = {c.number for c in answer.citations}
+    return 1.0 if all(n in numbers for n in citation_markers(answer.text)) else 0.0
+
+
+def _cited_sources(citations: Sequence[Citation]) -> list[str]:
+    return list(dict.fromkeys(c.source for c in citations))
+
+
+def citation_precision(citations: Sequence[Citation], gold_sources: Sequence[str]) -> float | None:
+    """Share of the distinct cited sources that are gold; None when nothing is cited."""
+    cited = _cited_sources(citations)
+    if not cited or not gold_sources:
+        return None
+    return sum(_is_gold(s, gold_sources) for s in cited) / len(cited)
+
+
+def citation_recall(citations: Sequence[Citation], gold_sources: Sequence[str]) -> float | None:
+    """Share of the gold sources that some citation names; None without gold sources."""
+    if not gold_sources:
+        return None
+    cited = _cited_sources(citations)
+    return sum(any(source_matches(s, g) for s in cited) for g in gold_sources) / len(gold_sources)
+
+
+def answer_supported(citations: Sequence[Citation], aliases: Sequence[str]) -> float:
+    """1.0 if an alias appears in the text of a cited passage (0.0 when nothing is cited)."""
+    return 1.0 if any(contains_alias(c.text, a) for c in citations for a in aliases) else 0.0
+
+
+# --- abstention and summaries ----------------------------------------------
+
+
+def abstention_accuracy(abstained: bool, answerable: bool) -> float:
+    """1.0 when the system abstained exactly on an unanswerable question."""
+    return 1.0 if abstained != answerable else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation, as numpy's default."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def bootstrap_interval(
+    values: Sequence[float], *, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean; a fixed seed makes reruns identical."""
+    if not values:
+        raise ValueError("bootstrap of no values")
+    rng = random.Random(seed)
+    n = len(values)
+    means = [sum(rng.choices(values, k=n)) / n for _ in range(resamples)]
+    tail = (1 - confidence) / 2 * 100
+    return percentile(means, tail), percentile(means, 100 - tail)

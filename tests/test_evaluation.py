@@ -1,0 +1,178 @@
+"""Question-file validation, thresholds and a full `run_eval` over a hand-built fake `answer()`."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation import (
+    METRICS,
+    Question,
+    QuestionFileError,
+    ThresholdError,
+    failed_thresholds,
+    load_questions,
+    parse_thresholds,
+    run_eval,
+)
+from qa.types import Answer, Citation, Passage
+
+REPO = Path(__file__).resolve().parent.parent
+KAZINFORM = "articles/000_7a094f6f779c30f4.txt"
+TREND = "articles/002_40a8f02fd4e3abf6.txt"
+META = {"llm": "fake", "embedding_model": "fake-embed", "index_chunks": 12, "questions_file": "inline"}
+
+
+def write_lines(path: Path, *records) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    return path
+
+
+GOOD = {"id": "q1", "question": "Who?", "answers": ["Borrell"], "sources": ["000_7a094f6f779c30f4.txt"], "answerable": True}
+
+
+# --- question files ----------------------------------------------------------------------
+
+
+def test_load_questions_reads_both_kinds(tmp_path):
+    unanswerable = {"id": "q2", "question": "Oil to China?", "answers": [], "sources": [], "answerable": False}
+    questions = load_questions(write_lines(tmp_path / "q.jsonl", GOOD, "", unanswerable))
+    assert [q.id for q in questions] == ["q1", "q2"]
+    assert questions[0].answers == ("Borrell",) and questions[1].answerable is False
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ("{not json", "not valid JSON"),
+        ([1, 2], "expected a JSON object"),
+        ({**GOOD, "source": ["x"]}, "unknown field(s) source"),
+        ({**GOOD, "question": ""}, "'question' is required"),
+        ({**GOOD, "answers": []}, "needs at least one alias"),
+        ({**GOOD, "answers": "Borrell"}, "'answers' must be a list"),
+        ({**GOOD, "answerable": "yes"}, "'answerable' must be true or false"),
+        ({**GOOD, "answerable": False}, "must have empty 'answers' and 'sources'"),
+    ],
+)
+def test_bad_lines_are_reported_with_their_line_number(tmp_path, record, message):
+    path = write_lines(tmp_path / "q.jsonl", {**GOOD, "id": "q0"}, record)
+    with pytest.raises(QuestionFileError) as error:
+        load_questions(path)
+    assert "q.jsonl:2: " in str(error.value) and message in str(error.value)
+
+
+def test_duplicate_ids_and_missing_files_are_reported(tmp_path):
+    with pytest.raises(QuestionFileError, match=r"q.jsonl:2: duplicate id 'q1' \(first on line 1\)"):
+        load_questions(write_lines(tmp_path / "q.jsonl", GOOD, GOOD))
+    with pytest.raises(QuestionFileError, match="Cannot read the questions file"):
+        load_questions(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize("name", ["sample.jsonl", "bbc.jsonl"])
+def test_shipped_question_files_are_valid(name):
+    questions = load_questions(REPO / "qa" / "questions" / name)
+    assert sum(q.answerable for q in questions) >= (15 if name == "sample.jsonl" else 30)
+    assert sum(not q.answerable for q in questions) >= (4 if name == "sample.jsonl" else 5)
+
+
+# --- thresholds -------------------------------------------------------------------------
+
+
+def test_parse_thresholds():
+    assert parse_thresholds(["hit_at_k=0.9", "latency_p95_s = 5"]) == {"hit_at_k": 0.9, "latency_p95_s": 5.0}
+    with pytest.raises(ThresholdError, match="expected METRIC=VALUE"):
+        parse_thresholds(["hit_at_k"])
+    with pytest.raises(ThresholdError, match="unknown metric 'hit_at_5'"):
+        parse_thresholds(["hit_at_5=0.9"])
+    with pytest.raises(ThresholdError, match="'high' is not a number"):
+        parse_thresholds(["mrr=high"])
+    with pytest.raises(ThresholdError, match="more than once"):
+        parse_thresholds(["mrr=0.1", "mrr=0.2"])
+
+
+def test_failed_thresholds_names_each_miss():
+    summary = {
+        "metrics": {"hit_at_k": {"mean": 0.8, "low": 0.6, "high": 0.95, "n": 10}, "semantic_similarity": None},
+        "latency_p50_s": 1.0,
+        "latency_p95_s": 3.0,
+    }
+    assert failed_thresholds(summary, {"hit_at_k": 0.8, "latency_p95_s": 3.0}) == []
+    misses = failed_thresholds(summary, {"hit_at_k": 0.9, "latency_p95_s": 2.0, "semantic_similarity": 0.5})
+    assert len(misses) == 3
+    assert misses[0].startswith("hit_at_k is 0.800") and "below the required 0.9" in misses[0]
+    assert "latency_p95_s is 3.000s, above the allowed 2s" == misses[1]
+    assert "could not be measured" in misses[2]
+
+
+# --- run_eval ------------------------------------------------------------------------------
+
+BORRELL = "The EU delegation was headed by Josep Borrell."
+QUESTIONS = [
+    Question("good", "Who headed the EU delegation?", ("Borrell",), "Josep Borrell headed it.", ("000_7a094f6f779c30f4.txt",)),
+    Question("wrong", "What was the trade turnover?", ("40.2 billion",), "", ("002_40a8f02fd4e3abf6.txt",)),
+    Question("refused", "How much oil went to China?", answerable=False),
+]
+
+
+def fake_answer(question: str, *, good: bool = True) -> Answer:
+    """Hand-built answers: right for 'good' (unless good=False), wrong for 'wrong', abstains for 'refused'."""
+    kazinform = Passage("k1", KAZINFORM, BORRELL)
+    trend = Passage("t1", TREND, "Turnover amounted to $40.2 billion.")
+    if question.startswith("Who"):
+        if not good:
+            return Answer(question, "Nobody is named [2].", False, [], [trend, kazinform])
+        return Answer(question, "Josep Borrell [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, kazinform, trend])
+    if question.startswith("What"):
+        return Answer(question, "It was $40 billion [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, trend])
+    return Answer(question, "The articles do not say.", True, [], [trend])
+
+
+def fake_embed(texts):
+    return [[1.0, float(len(t) % 3)] for t in texts]
+
+
+def test_run_eval_writes_the_four_files(tmp_path):
+    summary = run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta=META, k=2, embed=fake_embed, progress=False)
+
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["good"]["retrieved"] == [KAZINFORM, TREND]
+    assert by_id["good"]["citations"] == [{"number": 1, "source": KAZINFORM}]
+    assert by_id["good"]["answer_accuracy"] == 1.0 and by_id["good"]["hit_at_k"] == 1.0
+    assert by_id["wrong"]["answer_accuracy"] == 0.0 and by_id["wrong"]["mrr"] == 0.5
+    assert by_id["wrong"]["citation_precision"] == 0.0 and by_id["wrong"]["semantic_similarity"] is None
+    assert by_id["refused"]["abstained"] and by_id["refused"]["abstention_accuracy"] == 1.0
+    assert all(by_id["refused"][name] is None for name in METRICS if name != "abstention_accuracy")
+    assert all("latency_s" in row for row in rows)
+
+    data = json.loads((tmp_path / "summary.json").read_text())
+    assert data["questions"] == 3 and data["answerable"] == 2 and data["unanswerable"] == 1
+    assert {key: data[key] for key in META} == META and data["k"] == 2
+    accuracy = data["metrics"]["answer_accuracy"]
+    assert accuracy["mean"] == 0.5 and accuracy["n"] == 2 and accuracy["low"] <= 0.5 <= accuracy["high"]
+    assert data["metrics"]["abstention_accuracy"]["n"] == 3
+    assert data["latency_p50_s"] <= data["latency_p95_s"]
+    assert summary.metrics["answer_accuracy"].mean == 0.5
+
+    report = (tmp_path / "report.md").read_text()
+    assert report.index("| wrong |") < report.index("| good |")  # worst question first
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_run_eval_lists_regressions_against_a_baseline(tmp_path):
+    run_eval(QUESTIONS, fake_answer, out_dir=tmp_path / "before", meta=META, k=2, progress=False)
+    worse = lambda question: fake_answer(question, good=False)  # noqa: E731
+    run_eval(
+        QUESTIONS, worse, out_dir=tmp_path / "after", meta=META, k=2, progress=False,
+        baseline=tmp_path / "before" / "summary.json",
+    )
+    report = (tmp_path / "after" / "report.md").read_text()
+    section = report[report.index("### Questions that got worse (1)") : report.index("## Questions, worst first")]
+    assert "| good |" in section and "answer_accuracy 1.00→0.00" in section and "citation_validity 1.00→0.00" in section
+    assert "| wrong |" not in section
+    assert "| answer_accuracy | 0.500 | 0.000 | -0.500 |" in report
+
+
+def test_run_eval_requires_the_meta_keys(tmp_path):
+    with pytest.raises(ValueError, match="index_chunks"):
+        run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta={"llm": "x", "embedding_model": "y", "questions_file": "z"}, k=2)
