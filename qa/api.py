@@ -70,3 +70,41 @@ def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, pro
 
     pipeline = get_pipeline(settings)
     return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)
+
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions" / "sample.jsonl"
+
+
+def evaluate(
+    questions: str | Path | None = None,
+    *,
+    k: int | None = None,
+    out_dir: str | Path = "eval-out",
+    baseline: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: bool = True,
+):
+    """Run a question set through `answer()` against the configured index and LLM; writes the report files."""
+    from .evaluation import load_questions, run_eval
+
+    pipeline = get_pipeline(settings)
+    settings = pipeline.settings
+    k = k or settings.k
+    questions_path = Path(questions) if questions else DEFAULT_QUESTIONS
+    meta = {
+        "llm": settings.llm,
+        "embedding_model": settings.embedding_model,
+        "index_chunks": pipeline.store.count(),
+        "questions_file": str(questions_path),
+        "min_score": settings.min_score,
+    }
+    return run_eval(
+        load_questions(questions_path),
+        lambda question: pipeline.answer(question, k=k),
+        out_dir=out_dir,
+        meta=meta,
+        k=k,
+        embed=pipeline.embeddings.embed_documents,
+        baseline=baseline,
+        progress=progress,
+    )

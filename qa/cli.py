@@ -69,6 +69,36 @@ def ask(question, k, llm, as_json):
         click.echo(str(result))
 
 
+@main.command(name="eval")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None, help="JSON Lines question set (default: the bundled sample set).")
+@click.option("--k", type=int, default=None, help="Passages to retrieve per question (default QA_K).")
+@click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="eval-out", show_default=True, help="Folder for results.jsonl, summary.json, report.md, report.png.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None, help="summary.json of an earlier run to compare against.")
+@click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a metric's mean is below VALUE (latency: above). Repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@reports_errors
+def evaluate(questions, k, llm, out_dir, baseline, fail_under, quiet):
+    """Score answers against a fixed question set."""
+    from .api import evaluate as run_evaluation
+    from .evaluation import failed_thresholds, parse_thresholds
+
+    thresholds = parse_thresholds(fail_under)
+    summary = run_evaluation(questions, k=k, out_dir=out_dir, baseline=baseline, settings=load_settings(llm=llm), progress=not quiet)
+    data = summary.to_dict()
+    click.echo(f"{data['questions']} questions, llm={data['llm']}, k={data['k']}:")
+    for name, value in data["metrics"].items():
+        if value is not None:
+            click.echo(f"  {name:<22} {value['mean']:.3f}  [{value['low']:.3f}, {value['high']:.3f}]")
+    click.echo(f"  latency p50/p95        {data['latency_p50_s']:.2f} s / {data['latency_p95_s']:.2f} s")
+    click.echo(f"Wrote results.jsonl, summary.json, report.md and report.png to {out_dir}/")
+    misses = failed_thresholds(summary, thresholds)
+    for miss in misses:
+        click.secho(f"FAIL: {miss}", fg="red", err=True)
+    if misses:
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default QA_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default QA_PORT, 7860).")
