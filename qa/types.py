@@ -79,6 +79,8 @@ class Citation:
     score: float
     outlet: str = ""
     place: str = ""
+    # Character offsets in `text` of the part that supports the cited sentence, when known.
+    span: tuple[int, int] | None = None
 
     @classmethod
     def from_passage(cls, number: int, passage: Passage) -> "Citation":
@@ -94,6 +96,14 @@ class Citation:
         )
 
 
+@dataclass(frozen=True)
+class RemovedSentence:
+    """A sentence of the generated answer that was taken out, and why (for reports and debugging)."""
+
+    text: str
+    reason: str
+
+
 @dataclass
 class Answer:
     """What `answer()` returns: the text with [n] markers, the passages they cite, and what was retrieved."""
@@ -104,6 +114,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, best first
     llm: str = ""  # which LLM mode produced the text
+    removed: list[RemovedSentence] = field(default_factory=list)  # sentences the grounding check took out
 
     def to_dict(self) -> dict:
         return asdict(self)
