@@ -7,7 +7,7 @@ for each file or record it could not use (with the reason in plain words), and a
 never raises for bad input, so one broken file cannot stop an ingest.
 
 Plain text, Markdown and HTML are handled here; JSON, JSON Lines and CSV records
-in `records.py`; the dateline, outlet, title and date conventions of news prose
+in `records.py`; Reuters-21578 SGML in `reuters.py`; the dateline, outlet, title and date conventions of news prose
 in `datelines.py`. Left out: PDF and Word files, fetching URLs, and language detection.
 """
 
@@ -23,11 +23,14 @@ from bs4 import BeautifulSoup
 
 from qa.datelines import derive_title, find_dateline, normalise_date, tidy_paragraphs
 from qa.records import iter_csv_records, iter_json_records, iter_jsonl_records
+from qa.reuters import iter_sgml_records
 from qa.types import Article
 
-__all__ = ["Notice", "Skipped", "SUPPORTED_SUFFIXES", "iter_articles", "normalise_date", "parse_text_article"]
+__all__ = ["Notice", "RECORD_SUFFIXES", "Skipped", "SUPPORTED_SUFFIXES", "iter_articles", "normalise_date", "parse_text_article"]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".csv")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".csv", ".sgm")
+# Files holding many articles each, so a file count does not tell how many articles to expect.
+RECORD_SUFFIXES = (".json", ".jsonl", ".csv", ".sgm")
 
 
 @dataclass(frozen=True)
@@ -221,4 +224,5 @@ _PARSERS: dict[str, Callable[[str, str], Iterator[LoadResult]]] = {
     ".json": _records(iter_json_records),
     ".jsonl": _records(iter_jsonl_records),
     ".csv": _records(iter_csv_records),
+    ".sgm": _records(iter_sgml_records),
 }
