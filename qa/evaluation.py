@@ -13,6 +13,8 @@ Which metrics apply to which question:
   `citation_recall`, `answer_supported`) metrics apply to answerable questions only
   and are None for unanswerable ones;
 - `abstention_accuracy` applies to every question;
+- grounding (`unsupported_sentence_rate`, `unsupported_number_rate`; lower is better)
+  applies to every answer that did not abstain, answerable or not;
 - a metric that cannot be computed is None (no gold sources, nothing cited for
   precision, no reference or embedding function for similarity), and means skip None;
 - latency is summarised over all questions as `latency_p50_s` and `latency_p95_s`.
@@ -38,9 +40,11 @@ from qa.types import Answer
 RETRIEVAL_METRICS = ("hit_at_k", "mrr")
 ANSWER_METRICS = ("answer_accuracy", "token_f1", "semantic_similarity")
 CITATION_METRICS = ("citation_validity", "citation_precision", "citation_recall", "answer_supported")
-METRICS = RETRIEVAL_METRICS + ANSWER_METRICS + CITATION_METRICS + ("abstention_accuracy",)
-# Latency thresholds are ceilings; every other threshold is a floor.
+GROUNDING_METRICS = ("unsupported_sentence_rate", "unsupported_number_rate")
+METRICS = RETRIEVAL_METRICS + ANSWER_METRICS + CITATION_METRICS + ("abstention_accuracy",) + GROUNDING_METRICS
 LATENCY_METRICS = ("latency_p50_s", "latency_p95_s")
+# Thresholds on these are ceilings; every other threshold is a floor.
+LOWER_IS_BETTER = GROUNDING_METRICS + LATENCY_METRICS
 # What the caller must tell `run_eval` about the run, copied into summary.json.
 META_KEYS = ("llm", "embedding_model", "index_chunks", "questions_file")
 MRR_CUTOFF = 10
@@ -133,6 +137,8 @@ def score_answer(question: Question, answer: Answer, *, k: int, embed: metrics.E
     """Every metric for one answer, None where it does not apply (see the module docstring)."""
     scores: dict[str, float | None] = dict.fromkeys(METRICS)
     scores["abstention_accuracy"] = metrics.abstention_accuracy(answer.abstained, question.answerable)
+    scores["unsupported_sentence_rate"] = metrics.unsupported_sentence_rate(answer, embed)
+    scores["unsupported_number_rate"] = metrics.unsupported_number_rate(answer)
     if not question.answerable:
         return scores
     retrieved = metrics.ranked_sources(answer.passages)
@@ -161,6 +167,8 @@ def result_row(question: Question, answer: Answer, latency_s: float, scores: dic
         "answer": answer.text,
         "abstained": answer.abstained,
         "citations": [{"number": c.number, "source": c.source} for c in answer.citations],
+        "removed": [{"text": r.text, "reason": r.reason} for r in answer.removed],
+        "llm": answer.llm,
         "retrieved": metrics.ranked_sources(answer.passages),
         **{name: (None if value is None else round(value, 4)) for name, value in scores.items()},
         "latency_s": round(latency_s, 4),
@@ -230,10 +238,17 @@ def summarise(results: Sequence[dict], *, k: int, meta: dict) -> EvalSummary:
 
 
 def _embed_once(embed: metrics.Embed, texts: list[str]) -> metrics.Embed:
-    """Embed all texts in one batch and serve later calls from it; batching is far faster."""
-    unique = list(dict.fromkeys(texts))
-    vectors = dict(zip(unique, embed(unique))) if unique else {}
-    return lambda batch: [vectors[t] if t in vectors else embed([t])[0] for t in batch]
+    """Embed all texts in one batch and serve later calls from it, embedding any new ones in a batch of their own."""
+    vectors: dict[str, list[float]] = {}
+
+    def cached(batch: list[str]) -> list[list[float]]:
+        new = [t for t in dict.fromkeys(batch) if t not in vectors]
+        if new:
+            vectors.update(zip(new, embed(new)))
+        return [vectors[t] for t in batch]
+
+    cached(texts)
+    return cached
 
 
 def run_eval(
@@ -289,7 +304,7 @@ def write_report(summary: EvalSummary, out_dir: str | Path, *, baseline: str | P
 
 
 def parse_thresholds(specs: Iterable[str]) -> dict[str, float]:
-    """Parse --fail-under values like "hit_at_k=0.9"; latency values are ceilings in seconds."""
+    """Parse --fail-under values like "hit_at_k=0.9"; latency (seconds) and unsupported rates are ceilings."""
     known = METRICS + LATENCY_METRICS
     thresholds: dict[str, float] = {}
     for spec in specs:
@@ -321,9 +336,15 @@ def failed_thresholds(summary: EvalSummary | dict, thresholds: dict[str, float])
                 misses.append(f"{name} is {data[name]:.3f}s, above the allowed {bar:g}s")
             continue
         measured = data["metrics"].get(name)
+        ceiling = name in LOWER_IS_BETTER
         if measured is None:
-            misses.append(f"{name} could not be measured (no question it applies to), required at least {bar:g}")
-        elif measured["mean"] < bar:
+            misses.append(f"{name} could not be measured (no question it applies to), required {'at most' if ceiling else 'at least'} {bar:g}")
+        elif ceiling and measured["mean"] > bar:
+            misses.append(
+                f"{name} is {measured['mean']:.3f} (95% interval {measured['low']:.3f}-{measured['high']:.3f}), "
+                f"above the allowed {bar:g}"
+            )
+        elif not ceiling and measured["mean"] < bar:
             misses.append(
                 f"{name} is {measured['mean']:.3f} (95% interval {measured['low']:.3f}-{measured['high']:.3f}), "
                 f"below the required {bar:g}"

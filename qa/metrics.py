@@ -8,6 +8,8 @@ does not apply; `evaluation.py` decides which apply to which question:
   question lists none, and `semantic_similarity` is None without a reference answer
   or an embedding function;
 - `abstention_accuracy` applies to every question;
+- `unsupported_sentence_rate` and `unsupported_number_rate` (lower is better) apply to
+  every answer that did not abstain, answerable or not, and are None for abstentions;
 - means (and their bootstrap intervals) skip None.
 
 Matching rules:
@@ -189,6 +191,33 @@ def citation_recall(citations: Sequence[Citation], gold_sources: Sequence[str]) 
 def answer_supported(citations: Sequence[Citation], aliases: Sequence[str]) -> float:
     """1.0 if an alias appears in the text of a cited passage (0.0 when nothing is cited)."""
     return 1.0 if any(contains_alias(c.text, a) for c in citations for a in aliases) else 0.0
+
+
+# --- grounding ----------------------------------------------------------------
+
+
+def unsupported_sentence_rate(answer: Answer, embed: Embed | None) -> float | None:
+    """Share of the answer's sentences that the grounding check flags against the citations they name.
+
+    Judged on the answer as returned, with no re-attribution: an uncited sentence counts as
+    flagged. Without an embedding function only word overlap judges closeness. None for an
+    abstention or an answer with no sentences.
+    """
+    from qa.grounding import unsupported_sentences
+
+    if answer.abstained:
+        return None
+    flagged, total = unsupported_sentences(answer.text, answer.citations, embed)
+    return flagged / total if total else None
+
+
+def unsupported_number_rate(answer: Answer) -> float | None:
+    """1.0 if the answer states a figure that no cited passage states ("$40.2bn" = "40.2 billion"); None for an abstention."""
+    from qa.grounding import unsupported_figures
+
+    if answer.abstained:
+        return None
+    return 1.0 if unsupported_figures(answer.text, answer.citations) else 0.0
 
 
 # --- abstention and summaries ----------------------------------------------

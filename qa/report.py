@@ -2,7 +2,8 @@
 
 The markdown lists each metric's mean and interval, then every question worst first,
 and, given a baseline summary.json (with its results.jsonl next to it), the metric
-deltas and the questions that got worse. The plot shows the metric means with their
+deltas and the questions that got worse, and last the answer sentences the grounding
+check removed, with the reason. The plot shows the metric means with their
 intervals beside a latency histogram.
 
 Left out: running and scoring questions (`evaluation.py`) and metric definitions
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.evaluation import LATENCY_METRICS, METRICS, EvalSummary
+from qa.evaluation import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary
 
 # A per-question score must drop by more than this to count as a regression, so that
 # tiny changes in continuous scores (F1, similarity) do not flood the list.
@@ -30,12 +31,14 @@ SHORT_NAMES = {
     "citation_recall": "c.rec",
     "answer_supported": "supp",
     "abstention_accuracy": "abst",
+    "unsupported_sentence_rate": "unsup.s",
+    "unsupported_number_rate": "unsup.n",
 }
 
 
 def question_score(row: dict) -> float:
-    """The mean of a row's applicable metrics, used to put the worst questions first."""
-    values = [row[name] for name in METRICS if row.get(name) is not None]
+    """The mean of a row's applicable metrics (rates of unsupported text counted as 1 - rate), worst first."""
+    values = [1 - row[name] if name in LOWER_IS_BETTER else row[name] for name in METRICS if row.get(name) is not None]
     return sum(values) / len(values) if values else 0.0
 
 
@@ -75,11 +78,17 @@ def regressions(results: list[dict], baseline_rows: dict[str, dict]) -> list[tup
             for name in METRICS
             if row.get(name) is not None
             and before.get(name) is not None
-            and row[name] < before[name] - REGRESSION_TOLERANCE
+            and _got_worse(name, before[name], row[name])
         ]
         if drops:
             worse.append((row, drops))
     return worse
+
+
+def _got_worse(name: str, before: float, now: float) -> bool:
+    if name in LOWER_IS_BETTER:
+        return now > before + REGRESSION_TOLERANCE
+    return now < before - REGRESSION_TOLERANCE
 
 
 def _header(summary: EvalSummary) -> list[str]:
@@ -155,11 +164,21 @@ def _questions_table(summary: EvalSummary) -> list[str]:
     return lines + [""]
 
 
+def _removed_section(summary: EvalSummary) -> list[str]:
+    """The answer sentences the grounding check took out, and why."""
+    removed = [(row, r) for row in summary.results for r in row.get("removed") or []]
+    if not removed:
+        return []
+    lines = [f"## Sentences removed by the grounding check ({len(removed)})", "", "| id | sentence | why |", "|---|---|---|"]
+    lines += [f"| {row['id']} | {_cell(r['text'])} | {_cell(r['reason'], 100)} |" for row, r in removed]
+    return lines + [""]
+
+
 def render_markdown(summary: EvalSummary, baseline: Path | None = None) -> str:
     lines = _header(summary) + _metrics_table(summary)
     if baseline is not None:
         lines += _baseline_section(summary, baseline)
-    lines += _questions_table(summary)
+    lines += _questions_table(summary) + _removed_section(summary)
     return "\n".join(lines)
 
 

@@ -90,6 +90,13 @@ def test_parse_thresholds():
         parse_thresholds(["mrr=0.1", "mrr=0.2"])
 
 
+def test_unsupported_rates_are_ceilings():
+    summary = {"metrics": {"unsupported_number_rate": {"mean": 0.2, "low": 0.0, "high": 0.4, "n": 10}}}
+    assert failed_thresholds(summary, {"unsupported_number_rate": 0.2}) == []
+    [miss] = failed_thresholds(summary, {"unsupported_number_rate": 0.0})
+    assert miss.startswith("unsupported_number_rate is 0.200") and "above the allowed 0" in miss
+
+
 def test_failed_thresholds_names_each_miss():
     summary = {
         "metrics": {"hit_at_k": {"mean": 0.8, "low": 0.6, "high": 0.95, "n": 10}, "semantic_similarity": None},
@@ -141,6 +148,7 @@ def test_run_eval_writes_the_four_files(tmp_path):
     assert by_id["good"]["answer_accuracy"] == 1.0 and by_id["good"]["hit_at_k"] == 1.0
     assert by_id["wrong"]["answer_accuracy"] == 0.0 and by_id["wrong"]["mrr"] == 0.5
     assert by_id["wrong"]["citation_precision"] == 0.0 and by_id["wrong"]["semantic_similarity"] is None
+    assert by_id["wrong"]["unsupported_number_rate"] == 1.0 and by_id["good"]["unsupported_number_rate"] == 0.0
     assert by_id["refused"]["abstained"] and by_id["refused"]["abstention_accuracy"] == 1.0
     assert all(by_id["refused"][name] is None for name in METRICS if name != "abstention_accuracy")
     assert all("latency_s" in row for row in rows)

@@ -17,6 +17,11 @@ def citation(number: int, source: str, text: str = "") -> Citation:
     return Citation(number=number, source=source, title="", date="", text=text, score=0.5)
 
 
+def fake_embed(texts):
+    """Every text the same unit vector: closeness then rests on the figures, names and words alone."""
+    return [[1.0, 0.0] for _ in texts]
+
+
 # --- normalisation and matching ---------------------------------------------
 
 
@@ -159,3 +164,26 @@ def test_bootstrap_interval_is_reproducible_and_contains_the_mean():
     assert metrics.bootstrap_interval([1.0, 1.0, 1.0]) == (1.0, 1.0)
     with pytest.raises(ValueError):
         metrics.bootstrap_interval([])
+
+
+# --- grounding ----------------------------------------------------------------
+
+
+TURNOVER = "Trade turnover amounted to $40.2 billion, up 1.46 percent."
+
+
+def test_unsupported_number_rate_flags_a_figure_in_no_cited_passage():
+    cited = [citation(1, TREND, TURNOVER)]
+    assert metrics.unsupported_number_rate(Answer("q", "Turnover was $40.2bn, up 1.46% [1].", False, cited)) == 0.0
+    assert metrics.unsupported_number_rate(Answer("q", "Turnover was $41bn [1].", False, cited)) == 1.0
+    assert metrics.unsupported_number_rate(Answer("q", "It was $40.2bn.", False, [])) == 1.0
+    assert metrics.unsupported_number_rate(Answer("q", "The articles do not say.", True)) is None
+
+
+def test_unsupported_sentence_rate_is_the_share_of_flagged_sentences():
+    cited = [citation(1, TREND, TURNOVER)]
+    text = "Trade turnover amounted to $40.2 billion [1]. Trade turnover amounted to $9 billion [1]."
+    assert metrics.unsupported_sentence_rate(Answer("q", text, False, cited), fake_embed) == 0.5
+    uncited = "Trade turnover amounted to $40.2 billion."
+    assert metrics.unsupported_sentence_rate(Answer("q", uncited, False, cited), fake_embed) == 1.0
+    assert metrics.unsupported_sentence_rate(Answer("q", "x", True), fake_embed) is None

@@ -1,0 +1,379 @@
+"""Checking that every sentence of an answer is backed by the passages it cites.
+
+A sentence is supported by a passage when (1) every figure in it (numbers, amounts,
+percentages, years and days) and every named entity (capitalised word) also occurs
+in the passage or its title and date, with "$40.2bn" matching "40.2 billion" and
+"1.46%" matching "1.46 percent", and (2) it is close to the passage: the cosine of
+its embedding and the embedding of the passage's closest sentence, together with
+the share of its content words found in the passage (`is_close`). A sentence may
+draw its figures from several close passages. Cited passages are tried first; when
+none of them supports the sentence (or it cites nothing), the best supporting shown
+passage is cited instead, if there is one. Unsupported sentences are removed with
+a reason, citations that support nothing are dropped, and the rest are renumbered
+1..m by first use, each with the span of the passage sentence that backs it.
+
+Passages are only ever compared with, never obeyed: an instruction written in an
+article is just more text that an answer sentence must match.
+
+Left out: number words ("eleven"), arithmetic ("up 8.5%" from two totals),
+paraphrased entities ("the bloc" for the EU) and any LLM judge; deciding what to
+do with an answer that loses its sentences is the chain's business.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .chunking import split_sentences
+from .citations import MARKER, STOPWORDS, word_overlap
+from .types import Citation, Passage, RemovedSentence
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+# Closeness of a sentence to a passage (see `is_close`); calibrated on the sample set's answers,
+# where supported sentences score 0.6-1.0 and paraphrases 0.45-0.6, and off-topic ones stay below 0.4.
+MIN_SIMILARITY = 0.6  # close enough on embedding similarity alone
+MIN_SIMILARITY_WITH_OVERLAP = 0.4  # ... or this, when most content words are in the passage too
+MIN_OVERLAP = 0.6
+MIN_SENTENCE_CHARS = 3  # a stray "." or "[2]" left by the model is not a sentence
+
+_SCALES = {
+    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6,
+    "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "trn": 1e12,
+}
+_PERCENT = {"%", "percent", "per cent", "pct"}
+FIGURE = re.compile(
+    r"(?<![\w.])(?:[$€£¥]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b|\s?(?P<word>%|per ?cent\b|pct\b|thousand\b|million\b|billion\b|trillion\b)"
+    r"|(?:st|nd|rd|th)\b)?",
+    re.IGNORECASE,
+)
+# Text planted in an article to steer a model ("ignore the question and reply ...") is not
+# news: such sentences never count as support, so an answer that obeys them is removed.
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\b[^.]{0,60}\b(?:question|instructions?|prompt|above|previous|passages?)\b"
+    r"|(?:^|[:;]\s*|\b(?:and|then|please|just|instead)\s+)[\"'“«]?(?:reply|respond|answer|say|write|output)\b"
+    r"|\b(?:language model|AI assistant|as an AI|system prompt)\b",
+    re.IGNORECASE,
+)
+CAPITALISED = re.compile(r"\b[A-Z][\w’']*")
+# Capitalised only because they start a sentence or a title, never entities of their own.
+_NOT_ENTITIES = STOPWORDS | {
+    "yes", "no", "both", "there", "these", "those", "however", "meanwhile", "then", "while", "although",
+    "because", "since", "if", "according", "during", "in", "on", "at", "as", "so", "thus", "also", "but",
+    "its", "his", "her", "their", "our", "my", "your", "mr", "mrs", "ms", "dr", "answer", "question",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number as written ("$40.2bn") and what it means: its value, and whether it is a percentage."""
+
+    written: str
+    value: float  # the number times its scale: 40.2bn -> 4.02e10
+    mantissa: float  # the number as printed: 40.2
+    percent: bool
+    scaled: bool
+
+    def found_in(self, figures: Sequence["Figure"]) -> bool:
+        """Does any of `figures` state this figure? A bare number matches the same number at any scale."""
+        for other in figures:
+            if self.percent:
+                if other.percent and _same(self.value, other.value):
+                    return True
+            elif self.scaled:
+                if not other.percent and _same(self.value, other.value):
+                    return True
+            elif _same(self.mantissa, other.mantissa):
+                return True
+        return False
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def find_figures(text: str) -> list[Figure]:
+    """Every figure in the text, with "bn"/"billion", "%"/"percent" and thousands separators understood."""
+    figures = []
+    for match in FIGURE.finditer(text):
+        mantissa = float(match.group("number").replace(",", ""))
+        unit = (match.group("abbrev") or match.group("word") or "").lower().replace("per cent", "percent")
+        percent = unit in _PERCENT or unit == "percent"
+        scale = _SCALES.get(unit, 1.0)
+        figures.append(Figure(match.group(0).strip(), mantissa * scale, mantissa, percent, scale != 1.0))
+    return figures
+
+
+def find_entities(text: str) -> list[str]:
+    """Capitalised words that name something (people, places, bodies, months), once each."""
+    entities: dict[str, str] = {}
+    for match in CAPITALISED.finditer(text):
+        for part in re.split(r"[-–—]", match.group(0)):
+            word = re.sub(r"['’]s?$", "", part)
+            if len(word) > 1 and word.lower() not in _NOT_ENTITIES and not word.isdigit():
+                entities.setdefault(word.lower(), word)
+    return list(entities.values())
+
+
+def _entity_in(entity: str, words: set[str]) -> bool:
+    """Is the entity among the (lowercase) words, allowing a short ending ("Asia"/"Asian", "Europe"/"European")?"""
+    entity = entity.lower()
+    if entity in words:
+        return True
+    return len(entity) >= 4 and any(
+        len(w) >= 4 and (w.startswith(entity) or entity.startswith(w)) and abs(len(w) - len(entity)) <= 3 for w in words
+    )
+
+
+def _lower_words(text: str) -> set[str]:
+    return {re.sub(r"['’]s?$", "", w) for w in re.findall(r"[\w’']+", text.lower())}
+
+
+def is_instruction(sentence: str) -> bool:
+    """Does this passage sentence tell the reader (or a model) what to do, rather than report something?"""
+    return bool(INSTRUCTION.search(sentence))
+
+
+def strip_markers(text: str) -> str:
+    return " ".join(MARKER.sub("", text).split())
+
+
+@dataclass
+class Evidence:
+    """What a passage offers as support: its figures, its words, and its sentences with their vectors."""
+
+    passage: Passage
+    figures: list[Figure]
+    words: set[str]
+    sentences: list[tuple[int, int]]  # spans in passage.text
+    vectors: list[list[float]]
+    text: str  # title, date and every sentence but planted instructions: what words may come from
+    instructions: list[str]  # planted instructions, never evidence
+
+    @classmethod
+    def of(cls, passage: Passage) -> "Evidence":
+        spans, instructions = [], []
+        for start, end in split_sentences(passage.text) or [(0, len(passage.text))]:
+            sentence = passage.text[start:end]
+            if is_instruction(sentence):
+                instructions.append(" ".join(sentence.split()))
+            else:
+                spans.append((start, end))
+        # Title and date count as evidence: "in 2024" is backed by a passage dated 2024-02-15.
+        searchable = " ".join([passage.title, passage.date] + [passage.text[a:b] for a, b in spans])
+        return cls(passage, find_figures(searchable), _lower_words(searchable), spans or [(0, 0)], [], searchable, instructions)
+
+    def sentence(self, span: tuple[int, int]) -> str:
+        return " ".join(self.passage.text[span[0]:span[1]].split())
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage backs one sentence."""
+
+    similarity: float  # cosine to the passage's closest sentence
+    overlap: float  # share of the sentence's content words found in the passage
+    span: tuple[int, int]  # the passage sentence that backs it best
+    figures: frozenset[int]  # indexes of the sentence's figures the passage states
+    entities: frozenset[int]
+
+    @property
+    def close(self) -> bool:
+        return is_close(self.similarity, self.overlap)
+
+
+def is_close(similarity: float, overlap: float) -> bool:
+    """Close on meaning alone, or on a weaker meaning match backed by most of the words."""
+    return similarity >= MIN_SIMILARITY or (similarity >= MIN_SIMILARITY_WITH_OVERLAP and overlap >= MIN_OVERLAP)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The check of one answer sentence: which passages support it (indexes, best first), or why none does."""
+
+    sentence: str  # without markers
+    supporters: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]  # per supporter, the backing sentence in its text
+    reason: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.supporters)
+
+
+class GroundingCheck:
+    """Checks sentences against a fixed list of passages; embeds each passage sentence once."""
+
+    def __init__(self, passages: Sequence[Passage], embed: Embed | None):
+        self.passages = list(passages)
+        self.embed = embed
+        self.evidence = [Evidence.of(p) for p in self.passages]
+        if embed is not None:
+            texts = [e.sentence(span) for e in self.evidence for span in e.sentences]
+            vectors = iter(embed(texts) if texts else [])
+            for e in self.evidence:
+                e.vectors = [next(vectors) for _ in e.sentences]
+
+    def verdicts(self, sentences: Sequence[tuple[str, Sequence[int]]], *, reattribute: bool = True) -> list[Verdict]:
+        """A verdict per (sentence, cited passage indexes); see the module docstring for the rule."""
+        cleaned = [strip_markers(s) for s, _ in sentences]
+        vectors = self.embed(cleaned) if self.embed is not None and cleaned else [None] * len(cleaned)
+        return [
+            self._verdict(text, list(cited), vector, reattribute)
+            for text, (_, cited), vector in zip(cleaned, sentences, vectors)
+        ]
+
+    def _verdict(self, text: str, cited: list[int], vector, reattribute: bool) -> Verdict:
+        if text.endswith("?"):
+            return Verdict(text, (), (), "it is a question, not an answer")
+        if self._obeys_instruction(text):
+            return Verdict(text, (), (), "it repeats an instruction written in a passage, not a reported fact")
+        figures, entities = find_figures(text), find_entities(text)
+        supports = {i: self._support(text, vector, figures, entities, e) for i, e in enumerate(self.evidence)}
+        tried = [i for i in dict.fromkeys(cited) if i in supports]
+        chosen = _choose(tried, supports, figures, entities)
+        if not chosen and reattribute:
+            chosen = _choose([i for i in supports if i not in tried], supports, figures, entities)
+        if chosen:
+            return Verdict(text, tuple(chosen), tuple(supports[i].span for i in chosen))
+        judged = list(supports) if reattribute else tried
+        return Verdict(text, (), (), _reason(figures, entities, judged, supports))
+
+    def _obeys_instruction(self, text: str) -> bool:
+        """Does the sentence echo an instruction planted in a passage ("reply only with: ...")?"""
+        return any(word_overlap(text, instruction) >= MIN_OVERLAP for e in self.evidence for instruction in e.instructions)
+
+    def _support(self, text: str, vector, figures: list[Figure], entities: list[str], evidence: Evidence) -> Support:
+        found_figures = frozenset(n for n, f in enumerate(figures) if f.found_in(evidence.figures))
+        found_entities = frozenset(n for n, e in enumerate(entities) if _entity_in(e, evidence.words))
+        similarities = [_dot(vector, v) for v in evidence.vectors] if vector is not None else []
+        overlap = word_overlap(text, evidence.text)
+        # The backing sentence: the one stating most of the figures, then the most similar.
+        best, best_key = evidence.sentences[0], None
+        for n, span in enumerate(evidence.sentences):
+            sentence_figures = find_figures(evidence.sentence(span))
+            key = (sum(f.found_in(sentence_figures) for f in figures), similarities[n] if similarities else 0.0)
+            if best_key is None or key > best_key:
+                best, best_key = span, key
+        # Without an embedding model only word overlap can judge closeness.
+        similarity = max(similarities) if similarities else overlap
+        return Support(similarity, overlap, best, found_figures, found_entities)
+
+
+def _reason(figures: list[Figure], entities: list[str], judged: list[int], supports: dict[int, Support]) -> str:
+    """Why no passage supports a sentence, in words a reader of the report understands."""
+    if not judged:
+        return "it cites no passage"
+    close = [i for i in judged if supports[i].close]
+    # A figure or name stated nowhere is the clearest reason; closeness only says "not like this".
+    stated_figures = set().union(*(supports[i].figures for i in close or judged))
+    stated_entities = set().union(*(supports[i].entities for i in close or judged))
+    missing = [f.written for n, f in enumerate(figures) if n not in stated_figures]
+    missing += [e for n, e in enumerate(entities) if n not in stated_entities]
+    if missing:
+        return f"{', '.join(missing)}: in no {'passage close to it' if close else 'passage'}"
+    best = max((supports[i] for i in judged), key=lambda s: s.similarity)
+    return f"no passage says this (closest similarity {best.similarity:.2f}, word overlap {best.overlap:.2f})"
+
+
+def _choose(candidates: list[int], supports: dict[int, Support], figures, entities) -> list[int]:
+    """The close candidates that together state every figure and entity, best first; [] if they cannot."""
+    close = sorted((i for i in candidates if supports[i].close), key=lambda i: -supports[i].similarity)
+    chosen: list[int] = []
+    missing_figures, missing_entities = set(range(len(figures))), set(range(len(entities)))
+    for i in close:
+        adds = (missing_figures & supports[i].figures) or (missing_entities & supports[i].entities)
+        if not chosen or adds:
+            chosen.append(i)
+            missing_figures -= supports[i].figures
+            missing_entities -= supports[i].entities
+    return [] if missing_figures or missing_entities else chosen
+
+
+def _dot(a, b) -> float:
+    return float(sum(x * y for x, y in zip(a, b)))  # vectors are normalised, so this is the cosine
+
+
+@dataclass
+class GroundedAnswer:
+    """An answer after the check: kept sentences with renumbered markers, their citations, what was removed."""
+
+    text: str
+    citations: list[Citation]
+    removed: list[RemovedSentence]
+    kept_share: float  # share of the original answer's characters that survived
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The sentences of a generated answer, with each [n] marker kept in the sentence it follows."""
+    # "... billion. [1] Next" would hand the marker to the next sentence; put it before the full stop.
+    text = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)", r"\2\1", text)
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -> GroundedAnswer:
+    """Keep the supported sentences of `text`, cite what supports them, and say why the rest went."""
+    sentences = [s for s in answer_sentences(text) if len(strip_markers(s).strip(" .")) >= MIN_SENTENCE_CHARS]
+    cited = [[n - 1 for n in _marker_numbers(s) if 0 < n <= len(passages)] for s in sentences]
+    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited))) if sentences else []
+    order: list[int] = []
+    spans: dict[int, tuple[int, int]] = {}
+    kept, removed = [], []
+    for verdict in verdicts:
+        if not verdict.supported:
+            removed.append(RemovedSentence(verdict.sentence, verdict.reason))
+            continue
+        for index, span in zip(verdict.supporters, verdict.spans):
+            if index not in order:
+                order.append(index)
+                spans[index] = span
+        numbers = [order.index(i) + 1 for i in verdict.supporters]
+        kept.append(_with_markers(verdict.sentence, numbers))
+    citations = [
+        dataclasses.replace(Citation.from_passage(n, passages[i]), span=spans[i]) for n, i in enumerate(order, start=1)
+    ]
+    total = sum(len(v.sentence) for v in verdicts)
+    share = sum(len(v.sentence) for v in verdicts if v.supported) / total if total else 0.0
+    return GroundedAnswer(" ".join(kept), citations, removed, share)
+
+
+def _marker_numbers(sentence: str) -> list[int]:
+    return [int(n) for match in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", match.group(1))]
+
+
+def _with_markers(sentence: str, numbers: list[int]) -> str:
+    marker = " [" + ", ".join(str(n) for n in numbers) + "]"
+    if sentence.endswith((".", "!", "?")):
+        return sentence[:-1] + marker + sentence[-1]
+    return sentence + marker + "."
+
+
+def question_terms_missing(question: str, passages: Sequence[Passage | Citation]) -> list[str]:
+    """Names and figures in the question that none of the passages mentions: the articles found are about something else."""
+    searchable = " ".join(f"{p.title} {p.date} {p.text}" for p in passages)
+    figures, words = find_figures(searchable), _lower_words(searchable)
+    missing = [f.written for f in find_figures(question) if not f.found_in(figures)]
+    return missing + [e for e in find_entities(question) if not _entity_in(e, words)]
+
+
+def unsupported_sentences(text: str, citations: Sequence[Citation], embed: Embed | None) -> tuple[int, int]:
+    """(flagged, total) sentences of a returned answer, each judged against only the citations it names."""
+    sentences = [s for s in answer_sentences(text) if len(strip_markers(s).strip(" .")) >= MIN_SENTENCE_CHARS]
+    if not sentences:
+        return 0, 0
+    by_number = {c.number: n for n, c in enumerate(citations)}
+    passages = [Passage(id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date) for c in citations]
+    cited = [[by_number[n] for n in _marker_numbers(s) if n in by_number] for s in sentences]
+    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited)), reattribute=False)
+    return sum(not v.supported for v in verdicts), len(verdicts)
+
+
+def unsupported_figures(text: str, citations: Sequence[Citation]) -> list[str]:
+    """Figures in the answer that no cited passage (text, title or date) states."""
+    stated = [f for c in citations for f in find_figures(f"{c.title} {c.date} {c.text}")]
+    return [f.written for f in find_figures(strip_markers(text)) if not f.found_in(stated)]
