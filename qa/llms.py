@@ -4,13 +4,17 @@
   package, run in-process by llama.cpp. Greedy decoding, so the same passages give
   the same answer.
 - `openai`: any OpenAI-compatible server through `langchain-openai`, using the
-  completions endpoint because our prompt is a completion prompt.
+  completions endpoint because our prompt is a completion prompt; a server that
+  cannot be reached, fails or sends something other than a completion raises
+  `LLMUnavailableError` naming its URL.
 - `extractive`: no LLM at all (`build_llm` returns None; `extractive.py` answers).
 What the prompt says and how the output is read are not decided here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import threading
 from pathlib import Path
@@ -130,11 +134,7 @@ def build_llm(settings: Settings) -> LLM | None:
         )
     if not settings.llm_base_url:
         raise LLMUnavailableError("QA_LLM=openai needs QA_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1).")
-    try:
-        from langchain_openai import OpenAI
-    except ImportError:
-        raise MissingDependencyError("langchain-openai is not installed: pip install langchain-openai") from None
-    return OpenAI(
+    return openai_llm_class()(
         base_url=settings.llm_base_url,
         model=settings.llm_model or "default",
         api_key=settings.llm_api_key or "not-needed",
@@ -143,3 +143,65 @@ def build_llm(settings: Settings) -> LLM | None:
         max_tokens=settings.llm_max_tokens,
         temperature=0.0,
     )
+
+
+@functools.cache
+def openai_llm_class() -> type:
+    """`langchain_openai.OpenAI`, speaking our errors; built on first use so `qa` imports without openai."""
+    try:
+        import openai
+        from langchain_openai import OpenAI
+    except ImportError:
+        raise MissingDependencyError("langchain-openai is not installed: pip install langchain-openai") from None
+
+    @contextlib.contextmanager
+    def server_errors(url: str):
+        # Connection refused, DNS failures and timeouts (APITimeoutError is a subclass) all mean "not reachable".
+        try:
+            yield
+        except openai.APIConnectionError as error:
+            reason = error.__cause__ or error  # openai's own message is just "Connection error."
+            raise LLMUnavailableError(
+                f"Cannot reach the OpenAI-compatible server at {url} ({reason}). Start it, or check "
+                "QA_LLM_BASE_URL and QA_LLM_TIMEOUT (or set QA_LLM=local / extractive)."
+            ) from None
+        except openai.APIStatusError as error:
+            if error.status_code >= 500:
+                raise LLMUnavailableError(
+                    f"The OpenAI-compatible server at {url} failed ({error.status_code}: {error.message}); see its log."
+                ) from None
+            raise LLMUnavailableError(
+                f"The OpenAI-compatible server at {url} refused the request ({error.status_code}: {error.message}). "
+                "Check QA_LLM_MODEL and QA_LLM_API_KEY."
+            ) from None
+        except ValueError as error:  # a reply that is not JSON (JSONDecodeError) or not a completion
+            raise LLMUnavailableError(
+                f"The OpenAI-compatible server at {url} did not send an OpenAI completion ({error}). "
+                "Check that QA_LLM_BASE_URL points at its /v1 API."
+            ) from None
+
+    class OpenAICompatibleLLM(OpenAI):
+        """The completions endpoint of any OpenAI-compatible server; unreachable servers raise LLMUnavailableError."""
+
+        def _generate(self, *args: Any, **kwargs: Any):
+            with server_errors(self.openai_api_base):
+                return super()._generate(*args, **kwargs)
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[GenerationChunk]:
+            with server_errors(self.openai_api_base):
+                chunks = 0
+                for chunks, chunk in enumerate(super()._stream(*args, **kwargs), start=1):
+                    yield chunk
+                if not chunks:  # a real server sends at least the chunk that ends the completion
+                    raise ValueError("the reply held no completion chunks")
+
+        async def _agenerate(self, *args: Any, **kwargs: Any):
+            with server_errors(self.openai_api_base):
+                return await super()._agenerate(*args, **kwargs)
+
+        async def _astream(self, *args: Any, **kwargs: Any):
+            with server_errors(self.openai_api_base):
+                async for chunk in super()._astream(*args, **kwargs):
+                    yield chunk
+
+    return OpenAICompatibleLLM
