@@ -4,13 +4,18 @@ Each article's content hash is compared with the store's before any model work, 
 re-ingesting an unchanged corpus only reads files. New and changed articles are
 chunked and embedded in batches; a changed article's new chunks are written before
 its old ones are deleted, so an interrupted run never leaves an article missing, and
-rerunning it finishes the job. Parsing files is `loaders.py`'s job, splitting them
-`chunking.py`'s.
+rerunning it finishes the job. With `QA_INGEST_WORKERS` above 1, worker processes
+embed the batches while this process reads files and writes to the store. Several
+machines can ingest disjoint folders into one Chroma server at once: sources and
+chunk ids differ, so their writes never meet. Parsing files is `loaders.py`'s job,
+splitting them `chunking.py`'s.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -18,13 +23,13 @@ from typing import Iterable
 from langchain_core.embeddings import Embeddings
 
 from .chunking import chunk_article
-from .loaders import SUPPORTED_SUFFIXES, Notice, Skipped, iter_articles
+from .loaders import RECORD_SUFFIXES, SUPPORTED_SUFFIXES, Notice, Skipped, iter_articles
 from .settings import Settings
 from .store import NewsStore
 from .types import Article, Chunk
 
 BATCH_CHUNKS = 256  # chunks embedded and written together
-RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
+LISTED = 20  # skipped files, notes and duplicates named in the summary; the rest are counted
 
 
 @dataclass
@@ -34,6 +39,7 @@ class IngestSummary:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    near_duplicates: dict[str, list[str]] = field(default_factory=dict)  # new article -> indexed copies of it
     chunks_written: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -48,9 +54,20 @@ class IngestSummary:
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {len(self.skipped)} skipped; "
             f"{self.chunks_written} chunks written, {self.chunks_total} in the index ({self.seconds:.1f} s)."
         ]
-        lines += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
-        lines += [f"  note {n.source}: {n.message}" for n in self.notices]
+        lines += _listed([f"  skipped {s.source}: {s.reason}" for s in self.skipped], "skipped")
+        lines += _listed([f"  note {n.source}: {n.message}" for n in self.notices], "notes")
+        lines += _listed(
+            [f"  near-duplicate {source} of {', '.join(copies)}" for source, copies in self.near_duplicates.items()],
+            "near-duplicates",
+        )
         return "\n".join(lines)
+
+
+def _listed(lines: list[str], what: str) -> list[str]:
+    """The first LISTED lines and a count of the rest, so a large archive's summary stays readable."""
+    if len(lines) <= LISTED:
+        return lines
+    return lines[:LISTED] + [f"  … and {len(lines) - LISTED} more {what}"]
 
 
 def count_files(paths: Iterable[str | Path]) -> int | None:
@@ -67,34 +84,116 @@ def count_files(paths: Iterable[str | Path]) -> int | None:
 
 
 class _Batch:
-    """Chunks waiting to be embedded, with the articles they replace."""
+    """Chunks waiting to be embedded, with the articles they replace; written to the store in order.
 
-    def __init__(self, store: NewsStore, embeddings: Embeddings):
-        self.store, self.embeddings = store, embeddings
+    With one worker the batch is embedded here. With more, each batch goes to a process
+    pool and the main process goes on reading files; finished batches are written in the
+    order they were sent, and at most a few wait at a time, so memory stays flat.
+    """
+
+    def __init__(self, store: NewsStore, embeddings: Embeddings, settings: Settings, workers: int):
+        self.store, self.embeddings, self.settings, self.workers = store, embeddings, settings, workers
         self.chunks: list[Chunk] = []
         self.replaced: list[Article] = []
+        self.pending: deque = deque()  # (chunks, replaced, AsyncResult of their vectors)
+        self.near_duplicates: dict[str, list[str]] = {}
+        self.pool = None
+        # One model batch per pool task spreads even a small corpus over the workers.
+        self.size = BATCH_CHUNKS if workers == 1 else settings.embedding_batch_size
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
 
     def add(self, chunks: list[Chunk], replaces: Article | None) -> None:
         self.chunks.extend(chunks)
         if replaces is not None:
             self.replaced.append(replaces)
 
+    @property
+    def full(self) -> bool:
+        return len(self.chunks) >= self.size
+
     def flush(self) -> int:
+        """Send the waiting chunks on; returns how many chunks reached the store meanwhile."""
         if not self.chunks:
             return 0
-        vectors = self.embeddings.embed_documents([c.embedded_text for c in self.chunks])
-        self.store.add_chunks(self.chunks, vectors)
-        for article in self.replaced:
-            self.store.delete_stale(article.source, article.content_hash)
-        written = len(self.chunks)
+        chunks, replaced = self.chunks, self.replaced
         self.chunks, self.replaced = [], []
+        texts = [c.embedded_text for c in chunks]
+        if self.workers == 1:
+            return self._write(chunks, replaced, self.embeddings.embed_documents(texts))
+        task = (texts, self.settings.embedding_model, self.settings.embedding_batch_size, self.threads)
+        self.pending.append((chunks, replaced, self._pool().apply_async(_embed_in_worker, task)))
+        written = 0
+        while len(self.pending) > 2 * self.workers:
+            written += self._write_oldest()
         return written
+
+    def finish(self) -> int:
+        """Flush and wait for every batch still being embedded."""
+        written = self.flush()
+        while self.pending:
+            written += self._write_oldest()
+        return written
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+    def _write_oldest(self) -> int:
+        chunks, replaced, vectors = self.pending.popleft()
+        return self._write(chunks, replaced, vectors.get())
+
+    def _write(self, chunks: list[Chunk], replaced: list[Article], vectors: list[list[float]]) -> int:
+        # New chunks go in before the old version's are deleted, so an article is never missing.
+        self.near_duplicates.update(self.store.add_chunks(chunks, vectors))
+        for article in replaced:
+            self.store.delete_stale(article.source, article.content_hash)
+        return len(chunks)
+
+    def _pool(self):
+        if self.pool is None:
+            import multiprocessing
+
+            # spawn, not fork: the parent already runs torch and Chroma threads, which a fork would copy mid-state.
+            self.pool = multiprocessing.get_context("spawn").Pool(self.workers)
+        return self.pool
+
+
+_worker_embeddings: Embeddings | None = None  # one model per worker process, kept between batches
+
+
+def _embed_in_worker(texts: list[str], model_name: str, batch_size: int, threads: int) -> list[list[float]]:
+    """Embed one batch in a pool worker, loading the model on the worker's first batch.
+
+    Not in a Pool initializer: one that raises (say, a missing model) makes the pool
+    start replacement workers forever, while an error here reaches the main process.
+    """
+    global _worker_embeddings
+    if _worker_embeddings is None:
+        import torch
+
+        from .embeddings import SentenceTransformerEmbeddings
+
+        torch.set_num_threads(threads)  # share the cores with the other workers
+        _worker_embeddings = SentenceTransformerEmbeddings(model_name, batch_size)
+    return _worker_embeddings.embed_documents(texts)
 
 
 def ingest_articles(
-    paths: Iterable[str | Path], store: NewsStore, embeddings: Embeddings, settings: Settings, *, progress: bool = True
+    paths: Iterable[str | Path],
+    store: NewsStore,
+    embeddings: Embeddings,
+    settings: Settings,
+    *,
+    progress: bool = True,
+    workers: int | None = None,
 ) -> IngestSummary:
-    """Bring the store in line with the articles under `paths`; returns what happened."""
+    """Bring the store in line with the articles under `paths`; returns what happened.
+
+    With `workers` (default `settings.ingest_workers`) above 1, worker processes embed
+    with `settings.embedding_model` instead of `embeddings`.
+    """
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
@@ -102,37 +201,41 @@ def ingest_articles(
     summary = IngestSummary()
     existing = store.article_hashes()
     seen: set[str] = set()
-    batch = _Batch(store, embeddings)
+    batch = _Batch(store, embeddings, settings, workers or settings.ingest_workers)
     bar = tqdm(total=count_files(paths), unit="article", desc="Ingesting", disable=not progress, leave=False)
-    for item in iter_articles(paths):
-        if isinstance(item, Notice):
-            summary.notices.append(item)
-            continue
-        bar.update(1)
-        if isinstance(item, Skipped):
-            summary.skipped.append(item)
-            continue
-        if item.source in seen:
-            summary.skipped.append(Skipped(item.source, "another article in this run has the same source; kept the first"))
-            continue
-        seen.add(item.source)
-        known = existing.get(item.source)
-        if known == {item.content_hash}:
-            summary.unchanged += 1
-            continue
-        chunks = chunk_article(item, settings.chunk_chars, settings.chunk_overlap)
-        if not chunks:
-            summary.skipped.append(Skipped(item.source, "no text to index"))
-            continue
-        if known is None:
-            summary.added += 1
-        else:
-            summary.updated += 1
-        batch.add(chunks, replaces=item if known is not None else None)
-        if len(batch.chunks) >= BATCH_CHUNKS:
-            summary.chunks_written += batch.flush()
-    summary.chunks_written += batch.flush()
-    bar.close()
+    try:
+        for item in iter_articles(paths):
+            if isinstance(item, Notice):
+                summary.notices.append(item)
+                continue
+            bar.update(1)
+            if isinstance(item, Skipped):
+                summary.skipped.append(item)
+                continue
+            if item.source in seen:
+                summary.skipped.append(Skipped(item.source, "another article in this run has the same source; kept the first"))
+                continue
+            seen.add(item.source)
+            known = existing.get(item.source)
+            if known == {item.content_hash}:
+                summary.unchanged += 1
+                continue
+            chunks = chunk_article(item, settings.chunk_chars, settings.chunk_overlap)
+            if not chunks:
+                summary.skipped.append(Skipped(item.source, "no text to index"))
+                continue
+            if known is None:
+                summary.added += 1
+            else:
+                summary.updated += 1
+            batch.add(chunks, replaces=item if known is not None else None)
+            if batch.full:
+                summary.chunks_written += batch.flush()
+        summary.chunks_written += batch.finish()
+        summary.near_duplicates = batch.near_duplicates
+    finally:
+        batch.close()
+        bar.close()
     summary.chunks_total = store.count()
     summary.seconds = time.perf_counter() - started
     return summary
