@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest serve test test-slow eval clean
+.PHONY: install run ingest serve browser test test-slow eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ run: ingest
 serve: $(STAMP)
 	$(VENV)/bin/qa serve
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; install it only when it is missing, never a downloaded browser.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser
 	@$(PY) -m pytest tests -m "not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure here."; fi; \
 	exit $$rc

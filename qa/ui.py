@@ -1,98 +1,338 @@
-"""The Gradio chat page: a thin layer over `stream_answer()` that formats answers and sources.
+"""The Gradio chat page: a thin layer over `stream_answer()` and `ingest()`.
 
-Each reply streams the answer text, then shows its numbered sources (title, date,
-outlet, source path and the passage). Errors the user can act on appear as a
-message in the chat. Article text is escaped before display, so HTML in an
-article is shown, never run. Answering logic stays in the library.
+The Ask tab streams each answer into the chat; its [n] markers link to a sources
+panel beside it that shows every cited passage with its supporting span
+highlighted. The Corpus tab takes uploaded articles (files or a zip), saves them
+under `<QA_INDEX_DIR>/uploads/` and ingests them, and lists what is indexed.
+Everything that comes from an article is HTML-escaped here, so markup in an
+article is shown as text, never run. Answering and ingesting stay in the library.
 """
 
 from __future__ import annotations
 
 import html
+import logging
+import os
+import re
+from pathlib import Path
 from typing import Iterator
 
 from .errors import QAError
 from .settings import Settings
 from .types import Answer, Citation, Passage
+from .loaders import SUPPORTED_SUFFIXES
+from .uploads import MAX_UPLOAD_BYTES, save_uploads
+
+log = logging.getLogger(__name__)
 
 TITLE = "News QA"
-DESCRIPTION = "Ask about the indexed news articles. Answers cite their passages as [n]; sources are listed under each answer."
+TAGLINE = "Answers from the indexed news articles. Every [n] links to the passage it comes from."
 EXAMPLES = ["What did Kazakhstan offer the EU on rare earths?", "Who headed the EU delegation?"]
-PASSAGE_PREVIEW_CHARS = 600
+STATIC = Path(__file__).resolve().parent / "static"
+CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still runs one generation at a time
+FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
+GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
+
+CITATION = re.compile(r"\[(\d+)\]")
+WORD = re.compile(r"\w+")
+SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+")
+STOPWORDS = frozenset("a an and are as at be by for from has have in is it its of on or that the their this to was were with".split())
 
 
-def format_source(number: int | None, item: Citation | Passage) -> str:
-    """One source as Markdown: number, title, date, outlet, source, and the passage quoted."""
-    label = f"**[{number}]** " if number is not None else ""
-    details = ", ".join(x for x in (item.date, item.outlet, item.place) if x)
-    title = html.escape(item.title or item.source)
-    text = html.escape(" ".join(item.text.split()))
-    if len(text) > PASSAGE_PREVIEW_CHARS:
-        text = text[:PASSAGE_PREVIEW_CHARS].rsplit(" ", 1)[0] + " …"
-    head = f"{label}{title}" + (f" — {html.escape(details)}" if details else "")
-    return f"{head}  \n`{html.escape(item.source)}`\n> {text}"
+# ---- Answers and sources as HTML ------------------------------------------------------------
+
+def link_citations(text: str, turn: int) -> str:
+    """The answer text, escaped, with each [n] a link to source n of this turn in the sources panel."""
+    return CITATION.sub(lambda m: f'<a class="cite" href="#src-{turn}-{m[1]}">[{m[1]}]</a>', html.escape(text))
 
 
-def format_answer(answer: Answer) -> str:
-    """The full reply: answer text, then its sources (or the closest passages when it abstained)."""
-    parts = [html.escape(answer.text)]
-    if answer.citations:
-        parts.append("**Sources**")
-        parts += [format_source(c.number, c) for c in answer.citations]
-    elif answer.abstained and answer.passages:
-        parts.append("**Closest passages** (not enough to answer from)")
-        parts += [format_source(None, p) for p in answer.passages[:3]]
-    return "\n\n".join(parts)
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, without the whitespace around it."""
+    spans, start = [], 0
+    for match in [*SENTENCE_END.finditer(text), None]:
+        end = match.end() if match else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            left = start + len(piece) - len(piece.lstrip())
+            spans.append((left, start + len(piece.rstrip())))
+        start = end
+    return spans
 
 
-def respond(settings: Settings, message: str, history: list) -> Iterator[str]:
-    """The chat function: stream the text, then the formatted answer; errors become messages."""
-    from .api import stream_answer
+def content_words(text: str) -> set[str]:
+    return {w for w in WORD.findall(text.lower()) if w not in STOPWORDS}
 
-    try:
-        for item in stream_answer(message, history=history_as_text(history), settings=settings):
-            yield format_answer(item) if isinstance(item, Answer) else html.escape(item)
-    except QAError as error:
-        yield f"⚠️ {html.escape(str(error))}"
+
+def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]:
+    """What to highlight in a cited passage: the grounding span, else for each sentence citing it,
+    the passage sentence sharing the most words with it."""
+    if citation.span:
+        return [tuple(citation.span)]
+    marker = f"[{citation.number}]"
+    citing = [answer_text[s:e] for s, e in sentence_spans(answer_text) if marker in answer_text[s:e]] or [answer_text]
+    sentences = sentence_spans(citation.text)
+    spans = set()
+    for claim in citing:
+        words = content_words(CITATION.sub(" ", claim))
+        overlap, best = max(((len(words & content_words(citation.text[s:e])), (s, e)) for s, e in sentences), default=(0, None))
+        if overlap:
+            spans.add(best)
+    return sorted(spans)
+
+
+def source_card(item: Citation | Passage, *, anchor: str = "", spans: list[tuple[int, int]] = ()) -> str:
+    """One source: number, title (a link when the source is a URL), outlet, date, source, and the passage."""
+    esc = html.escape
+    number = getattr(item, "number", None)
+    title = esc(item.title or item.source)
+    if re.match(r"https?://", item.source):
+        title = f'<a href="{esc(item.source)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+    if number:
+        title = f'<span class="src-num">[{number}]</span> {title}'
+    meta = " · ".join([esc(x) for x in (item.outlet, item.date, item.place) if x] + [f"relevance {item.score:.2f}"])
+    passage, done = "", 0
+    for start, end in spans:
+        if done <= start < end <= len(item.text):
+            passage += f"{esc(item.text[done:start])}<mark>{esc(item.text[start:end])}</mark>"
+            done = end
+    passage += esc(item.text[done:])
+    anchor = f' id="{anchor}"' if anchor else ""
+    return (
+        f'<article class="src-card"{anchor}><header class="src-title">{title}</header>'
+        f'<div class="src-meta">{meta}</div><div class="src-path">{esc(item.source)}</div>'
+        f'<blockquote class="src-text">{passage.strip()}</blockquote></article>'
+    )
+
+
+def turn_sources(answer: Answer, turn: int, current: bool) -> str:
+    """The sources of one answer: the cited passages, then the other retrieved ones folded away."""
+    cited = [source_card(c, anchor=f"src-{turn}-{c.number}", spans=support_spans(c, answer.text)) for c in answer.citations]
+    cited_ids = {(c.source, c.text) for c in answer.citations}
+    others = [source_card(p) for p in answer.passages if (p.source, p.text) not in cited_ids]
+    parts = [f'<p class="src-question">Sources for “{html.escape(answer.question)}” · answered by {html.escape(answer.llm)}</p>']
+    if cited:
+        parts += cited
+        if others:
+            parts.append(f"<details><summary>{len(others)} more retrieved, not cited</summary>{''.join(others)}</details>")
+    elif others:
+        parts.append('<p class="src-note">No passage answers this. The closest ones:</p>')
+        parts += others
+    return f'<section class="src-turn{" current" if current else ""}" data-turn="{turn}">{"".join(parts)}</section>'
+
+
+def sources_html(answers: list[Answer]) -> str:
+    """The sources panel: one section per answer, the latest shown; clicking an [n] shows its own."""
+    heading = '<h2 class="src-heading">Sources</h2>'
+    if not answers:
+        return heading + '<div class="src-empty">The sources of each answer appear here, with the supporting words highlighted. Click a [n] in an answer to jump to its passage.</div>'
+    return heading + "".join(turn_sources(a, i, i == len(answers) - 1) for i, a in enumerate(answers))
 
 
 def history_as_text(history: list) -> list[dict]:
-    """Gradio messages with plain-string content, whatever shape the content came in."""
+    """Gradio messages as plain-text {"role", "content"} dicts, without our link markup."""
     turns = []
     for message in history or []:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):  # Gradio may send content as a list of parts
             content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
         if isinstance(content, str):
-            turns.append({"role": message.get("role", ""), "content": content})
+            turns.append({"role": message.get("role", ""), "content": html.unescape(re.sub(r"<[^>]+>", "", content))})
     return turns
 
 
+# ---- The page -----------------------------------------------------------------------------------
+
+def llm_modes(settings: Settings) -> list[str]:
+    return ["local", "extractive"] + (["openai"] if settings.llm_base_url else [])
+
+
+def corpus_overview(settings: Settings) -> tuple[str, list[list], list[str]]:
+    """The one-line index summary, the article table and the list of sources."""
+    from .api import indexed_articles
+
+    try:
+        counts = indexed_articles(settings=settings)
+    except QAError as error:
+        return f"⚠️ {html.escape(str(error))}", [], []
+    rows = [[source, n] for source, n in sorted(counts.items(), key=lambda item: item[0].lower())]
+    summary = f"**{len(counts)}** articles, **{sum(counts.values())}** passages in the index · default LLM `{settings.llm}`"
+    return summary, rows, sorted(counts)
+
+
 def build_app(settings: Settings):
+    """The Blocks app; `serve()` launches it with the page's CSS, JS and theme."""
     import gradio as gr
 
-    def chat(message: str, history: list):
-        yield from respond(settings, message, history)
+    from .api import answer as answer_question
+    from .api import ingest, stream_answer
 
-    return gr.ChatInterface(
-        fn=chat,
-        title=TITLE,
-        description=DESCRIPTION,
-        examples=EXAMPLES,
-        cache_examples=False,
-        chatbot=gr.Chatbot(height=560, sanitize_html=True, label="Answers"),
-        textbox=gr.Textbox(placeholder="Ask about the news…", max_length=4000, submit_btn=True),
-        fill_height=True,
-    )
+    def ask(question: str, history: list):
+        """Move the question into the chat (and into `pending` for `reply`) and clear the box."""
+        history = history or []
+        if question.strip():
+            history = history + [{"role": "user", "content": html.escape(question)}]
+        return "", history, question
+
+    def ask_example(history: list, example: gr.SelectData):
+        return ask(example.value["text"], history)
+
+    # Annotations are strings here (__future__); Gradio needs the class itself to pass the clicked example.
+    ask_example.__annotations__["example"] = gr.SelectData
+
+    def reply(question: str, history: list, answers: list, k: float, llm: str, *filter_values) -> Iterator[tuple]:
+        earlier = history_as_text(history[:-1] if question.strip() else history)
+        history = history + [{"role": "assistant", "content": "…"}]
+        options = {name: value for name, value in zip(FILTERS, filter_values) if value}
+        try:
+            chosen = settings.replace(llm=llm) if llm in llm_modes(settings) else settings
+            for item in stream_answer(question, k=int(k), history=earlier, settings=chosen, **options):
+                if isinstance(item, Answer):
+                    answers = answers + [item]
+                    history[-1] = {"role": "assistant", "content": link_citations(item.text, len(answers) - 1)}
+                    yield history, answers, sources_html(answers)
+                else:
+                    history[-1] = {"role": "assistant", "content": html.escape(item)}
+                    yield history, answers, gr.skip()
+        except QAError as error:
+            history[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(error))}"}
+            yield history, answers, gr.skip()
+        except Exception:
+            log.exception("answering %r failed", question)
+            history[-1] = {"role": "assistant", "content": f"⚠️ {GENERIC_ERROR}"}
+            yield history, answers, gr.skip()
+
+    def add_articles(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        if not files:
+            return "Choose article files or a .zip first.", *refresh()
+        try:
+            progress(0, desc="Saving the upload")
+            paths, notes = save_uploads(files, Path(settings.index_dir) / "uploads")
+            summary = ingest(paths, settings=settings).describe() if paths else "Nothing to ingest."
+            message = "\n".join([summary, *notes])
+        except QAError as error:
+            message = f"⚠️ {error}"
+        except OSError as error:
+            log.exception("saving an upload failed")
+            message = f"⚠️ The upload could not be read: {error}"
+        return message, *refresh()
+
+    def answer_api(question: str, k: int = settings.k) -> dict:
+        """Answer a question from the indexed articles; returns the answer with its citations and retrieved passages."""
+        try:
+            return answer_question(question, k=int(k) if k else None, settings=settings).to_dict()
+        except QAError as error:
+            raise gr.Error(str(error)) from None
+
+    # Gradio's copies of uploads (inside the index folder, see serve) are dropped after an hour.
+    with gr.Blocks(title=TITLE, fill_width=True, delete_cache=(3600, 3600)) as app:
+        with gr.Row(elem_classes="qa-header"):
+            gr.HTML(f"<h1>{TITLE}</h1><p>{html.escape(TAGLINE)}</p>", elem_classes="qa-title", js_on_load=None)
+            overview = gr.Markdown(elem_id="corpus-count", elem_classes="qa-status")
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            elem_id="chat", label="Answers", show_label=False, height="58vh", sanitize_html=True,
+                            feedback_options=None, buttons=["copy"], layout="panel",
+                            placeholder="**Ask about the indexed articles.** Follow-up questions use the conversation.",
+                            examples=[{"text": e} for e in EXAMPLES],
+                        )
+                        with gr.Row(elem_classes="qa-ask"):
+                            question = gr.Textbox(
+                                elem_id="question", show_label=False, placeholder="Ask about the news…",
+                                max_length=4000, scale=6, autofocus=True, submit_btn="Ask",
+                            )
+                        with gr.Accordion("Search options", open=False, elem_id="options"):
+                            with gr.Row():
+                                k = gr.Slider(1, 12, value=settings.k, step=1, label="Passages to retrieve (k)")
+                                llm = gr.Radio(llm_modes(settings), value=settings.llm, label="Answer with", elem_id="llm-mode")
+                            with gr.Row():
+                                date_from = gr.DateTime(include_time=False, type="string", label="From date")
+                                date_to = gr.DateTime(include_time=False, type="string", label="To date")
+                                sources_choice = gr.Dropdown(multiselect=True, label="Only these articles")
+                            filter_inputs = [date_from, date_to, sources_choice]
+                    with gr.Column(scale=2, min_width=320, elem_classes="src-column"):
+                        sources = gr.HTML(sources_html([]), elem_id="sources", js_on_load=None)
+            with gr.Tab("Corpus", id="corpus"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2, min_width=320):
+                        files = gr.File(
+                            label="Articles to add (.txt, .md, .html, .json, .jsonl, .csv, or a .zip of them)",
+                            file_count="multiple", file_types=[*SUPPORTED_SUFFIXES, ".zip"], elem_id="upload",
+                        )
+                        add = gr.Button("Add to the index", variant="primary", elem_id="add-articles")
+                        ingest_log = gr.Textbox(label="Ingest summary", lines=4, interactive=False, elem_id="ingest-summary")
+                    with gr.Column(scale=3):
+                        table = gr.Dataframe(headers=["Source", "Passages"], datatype=["str", "number"], interactive=False,
+                                             label="Indexed articles", elem_id="articles", max_height=520)
+        answers = gr.State([])
+        pending = gr.State("")
+
+        refresh_outputs = [overview, table, sources_choice]
+
+        def refresh():
+            summary, rows, names = corpus_overview(settings)
+            return summary, rows, gr.update(choices=names)
+
+        app.load(refresh, None, refresh_outputs, api_visibility="private")
+        asked = [
+            question.submit(ask, [question, chatbot], [question, chatbot, pending], queue=False, api_visibility="private"),
+            chatbot.example_select(ask_example, chatbot, [question, chatbot, pending], queue=False, api_visibility="private"),
+        ]
+        for event in asked:
+            event.then(reply, [pending, chatbot, answers, k, llm, *filter_inputs], [chatbot, answers, sources], api_visibility="private")
+        chatbot.clear(lambda: ([], sources_html([])), None, [answers, sources], queue=False, api_visibility="private")
+        add.click(
+            add_articles, files, [ingest_log, *refresh_outputs],
+            concurrency_limit=1, concurrency_id="ingest", api_visibility="private",
+        ).then(lambda: None, None, files, queue=False, api_visibility="private")
+        gr.api(answer_api, api_name="answer")
+    return app
+
+
+def read_auth(value: str) -> list[tuple[str, str]] | None:
+    """Logins from QA_UI_AUTH: `user:password`, or `@file` holding one user:password a line."""
+    if not value:
+        return None
+    lines = [value]
+    if value.startswith("@"):
+        try:
+            lines = Path(value[1:]).expanduser().read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise QAError(f"QA_UI_AUTH: cannot read {value[1:]}: {error.strerror}.") from None
+    logins = []
+    for line in (line.strip() for line in lines):
+        if line and not line.startswith("#"):
+            user, _, password = line.partition(":")
+            if not user or not password:
+                raise QAError("QA_UI_AUTH: write logins as user:password (or @/path/to/file with one a line).")
+            logins.append((user, password))
+    if not logins:
+        raise QAError(f"QA_UI_AUTH: {value[1:]} holds no user:password line.")
+    return logins
 
 
 def serve(settings: Settings) -> None:
-    """Warm the models, then serve the page until interrupted."""
+    """Warm the models, then serve the page on settings.host:port until interrupted."""
     from .api import get_pipeline
 
+    auth = read_auth(settings.ui_auth)
+    # Gradio keeps uploaded files in its own cache, read when gradio is imported; keep it inside the index folder.
+    os.environ["GRADIO_TEMP_DIR"] = str((Path(settings.index_dir) / "uploads" / ".incoming").resolve())
+    import gradio as gr
+
     pipeline = get_pipeline(settings)
-    _ = pipeline.store, pipeline.llm  # load before the first visitor waits for it
+    # Load the store and models now, not while the first visitor waits (llama.cpp loads its file lazily).
+    _ = pipeline.store
+    if hasattr(pipeline.llm, "load"):
+        pipeline.llm.load()
     app = build_app(settings)
-    app.queue(default_concurrency_limit=4).launch(
-        server_name=settings.host, server_port=settings.port, show_error=False, quiet=False
+    # IBM Plex ships with Gradio, so the page asks no web-font server; Default's semibold lacks some capitals.
+    plex = [gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), gr.themes.Font("sans-serif")]
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=plex)
+    app.queue(default_concurrency_limit=CONCURRENCY).launch(
+        server_name=settings.host, server_port=settings.port, auth=auth, show_error=False, quiet=False,
+        max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], theme=theme,
+        css_paths=[STATIC / "ui.css"], js=(STATIC / "ui.js").read_text(encoding="utf-8"),
     )

@@ -1,0 +1,263 @@
+"""The chat page as people use it: `qa serve` in a subprocess, driven by Debian's chromium through Playwright.
+
+One server per module over a temporary index of the sample articles (the local LLM
+answers); the uploads the tests make go into that index, never into the repository.
+The page's helpers that need no browser (uploads, highlighting, logins) are tested
+directly at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTICLES, KAZINFORM, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+QA = [sys.executable, "-m", "qa.cli"]
+ANSWER_TIMEOUT_MS = 240_000  # the local LLM takes seconds, but the machine may be busy with other tests
+RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
+HOSTILE_ARTICLE = """Tallinn opens a new ferry terminal
+
+date 2024-03-05
+The Port of Tallinn opened a new ferry terminal on Tuesday. <script>window.__pwned = 1</script>
+The ferry terminal handles 9,000 passengers a day. <img src=x onerror="window.__pwned = 2"> ${window.__pwned = 3}
+Officials said the ferry terminal cost 40 million euros.
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`qa serve` on a free loopback port over its own index of the sample articles; stopped afterwards."""
+    home = tmp_path_factory.mktemp("served")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_MODEL_DIR"}
+    env.update(QA_INDEX_DIR=str(home / "index"), QA_LLM="local", HF_HUB_OFFLINE="1")
+    ingested = subprocess.run(QA + ["ingest", str(ARTICLES), "--quiet"], cwd=home, env=env, capture_output=True, text=True, timeout=600)
+    assert ingested.returncode == 0, ingested.stderr
+    port = free_port()
+    log_path = home / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(QA + ["serve", "--port", str(port)], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 300
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"qa serve exited: {log_path.read_text()}")
+            if time.time() > deadline:
+                pytest.fail(f"qa serve did not start: {log_path.read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        yield {"url": url, "index": home / "index", "log": log_path}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server["url"])
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def upload(page, *paths: Path) -> str:
+    """Add files through the Corpus tab; returns the ingest summary shown."""
+    page.get_by_role("tab", name="Corpus").click()
+    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    for path in paths:
+        page.wait_for_selector(f"#upload :text('{path.name}')")
+    page.click("#add-articles")
+    summary = page.locator("#ingest-summary textarea")
+    page.wait_for_function("el => el.value.includes('added') || el.value.includes('⚠️')", arg=summary.element_handle(), timeout=ANSWER_TIMEOUT_MS)
+    return summary.input_value()
+
+
+def article_count(page) -> int:
+    page.wait_for_selector("#corpus-count strong")
+    return int(page.locator("#corpus-count strong").first.inner_text())
+
+
+def test_answer_streams_and_its_citation_opens_the_highlighted_passage(page, tmp_path):
+    page.evaluate("""() => {
+        window.__lengths = new Set();
+        new MutationObserver(() => {
+            const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+            if (bots.length) window.__lengths.add(bots[bots.length - 1].innerText.length);
+        }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+    }""")
+    ask(page, RARE_EARTHS)
+    page.wait_for_selector("#sources .src-card", timeout=ANSWER_TIMEOUT_MS)
+    assert page.evaluate("window.__lengths.size") >= 3, "the answer arrived in one piece instead of streaming"
+    answer = page.locator('#chat [data-testid="bot"]').last
+    assert "rare earth" in answer.inner_text().lower()
+    answer.locator('a[href^="#src-"]').first.click()
+    card = page.locator("#sources .src-card.active")
+    card.wait_for()
+    assert card.locator(".src-path").inner_text().endswith(KAZINFORM)
+    assert "rare earth" in card.locator("mark").inner_text().lower()
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+
+
+def test_blank_question_is_a_message_in_the_chat(page):
+    ask(page, "   ")
+    message = page.locator('#chat [data-testid="bot"]').last
+    message.wait_for()
+    assert "Please type a question" in message.inner_text()
+    assert "Traceback" not in page.content()
+
+
+def test_uploaded_article_is_ingested_and_counted(page, server, tmp_path):
+    before = article_count(page)
+    article = tmp_path / "Harbour news!.txt"
+    article.write_text("Harbour reopens\n\ndate 2024-02-01\nThe old harbour of Tartu reopened to boats on Monday after repairs.\n")
+    summary = upload(page, article)
+    assert "1 added" in summary, summary
+    page.wait_for_function(f"() => parseInt(document.querySelector('#corpus-count strong').innerText) === {before + 1}")
+    assert page.locator("#articles").get_by_text("Harbour_news.txt").count() == 1
+    assert (server["index"] / "uploads" / "Harbour_news.txt").is_file()
+    page.screenshot(path=str(tmp_path / "corpus.png"), full_page=True)
+
+
+def test_markup_in_an_article_is_shown_as_text_and_never_run(page, tmp_path):
+    article = tmp_path / "ferry.txt"
+    article.write_text(HOSTILE_ARTICLE)
+    assert "1 added" in upload(page, article)
+    page.get_by_role("tab", name="Ask").click()
+    page.click("#options")
+    page.locator("#llm-mode").get_by_label("extractive").check()
+    ask(page, "How many passengers does the new Tallinn ferry terminal handle?")
+    page.wait_for_selector("#sources .src-card", timeout=ANSWER_TIMEOUT_MS)
+    for folded in page.locator("#sources .src-turn.current details summary").all():
+        folded.click()  # the article may be among the retrieved passages that were not cited
+    sources = page.locator("#sources").inner_text()
+    assert "<script>window.__pwned = 1</script>" in sources
+    assert '<img src=x onerror="window.__pwned = 2">' in sources
+    assert "${window.__pwned = 3}" in sources
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("#sources img, #chat img[src='x'], #sources script").count() == 0
+
+
+def test_answer_endpoint_for_gradio_client(server):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server["url"], verbose=False)
+    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == {"/answer"}
+    result = client.predict(RARE_EARTHS, 4, api_name="/answer")
+    assert "rare earth" in result["text"].lower() and not result["abstained"]
+    assert result["citations"][0]["source"].endswith(KAZINFORM) and len(result["passages"]) == 4
+    with pytest.raises(AppError, match="Please type a question"):
+        client.predict("  ", 4, api_name="/answer")
+
+
+# ---- Without a browser ---------------------------------------------------------------------------
+
+def test_zip_uploads_stay_in_the_uploads_folder(tmp_path):
+    from qa.uploads import save_uploads
+
+    archive = tmp_path / "batch.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("news/one story.txt", "One\n\nA story.")
+        zipped.writestr("../escape.txt", "x")
+        zipped.writestr("/etc/absolute.txt", "x")
+        zipped.writestr("run.sh", "x")
+        link = zipfile.ZipInfo("news/link.txt")
+        link.external_attr = (0o120777 << 16)
+        zipped.writestr(link, "/etc/passwd")
+    uploads = tmp_path / "index" / "uploads"
+    saved, notes = save_uploads([str(archive)], uploads)
+    assert saved == [uploads / "batch"]
+    assert sorted(p.relative_to(uploads).as_posix() for p in uploads.rglob("*") if p.is_file()) == ["batch/news/one_story.txt"]
+    assert len(notes) == 4 and any("symbolic link" in n for n in notes) and sum("unsafe path" in n for n in notes) == 2
+    assert not (tmp_path / "index" / "escape.txt").exists()
+
+
+def test_uploads_are_bounded_even_when_zipped(tmp_path, monkeypatch):
+    from qa import uploads
+
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1000)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("big.txt", "a" * 100_000)  # compresses to a few hundred bytes
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(uploads.UploadError, match="larger than|more than"):
+        uploads.save_uploads([str(bomb)], tmp_path / "uploads")
+    assert not list((tmp_path / "uploads").rglob("*.txt"))
+    big = tmp_path / "big.txt"
+    big.write_text("b" * 2000)
+    with pytest.raises(uploads.UploadError):
+        uploads.save_uploads([str(big)], tmp_path / "uploads")
+
+
+def test_highlight_falls_back_to_the_sentences_sharing_most_words():
+    from qa.types import Citation
+    from qa.ui import source_card, support_spans
+
+    text = "Ministers met in Samarkand. Kazakhstan will supply rare earth metals to Europe. Trade grew by a third."
+    cited = Citation(1, "a.txt", "T", "2022-11-18", text, 0.7)
+    spans = support_spans(cited, "Kazakhstan offered rare earth metals [1]. Ministers met [1]. Trade grew [2].")
+    assert [text[s:e] for s, e in spans] == ["Ministers met in Samarkand.", "Kazakhstan will supply rare earth metals to Europe."]
+    exact = Citation(1, "a.txt", "T", "", text, 0.7, span=(0, 9))
+    assert support_spans(exact, "anything [1].") == [(0, 9)]
+    assert "<mark>Ministers</mark> met" in source_card(exact, spans=[(0, 9)])
+
+
+def test_login_setting_takes_a_pair_or_a_file(tmp_path):
+    from qa.errors import QAError
+    from qa.ui import read_auth
+
+    assert read_auth("") is None
+    assert read_auth("ana:s3cret:x") == [("ana", "s3cret:x")]
+    logins = tmp_path / "logins"
+    logins.write_text("# newsroom\nana:one\nben:two\n")
+    assert read_auth(f"@{logins}") == [("ana", "one"), ("ben", "two")]
+    with pytest.raises(QAError, match="user:password"):
+        read_auth("nopassword")
+    with pytest.raises(QAError, match="cannot read"):
+        read_auth(f"@{tmp_path / 'missing'}")
+
+
+def test_search_options_offer_k_llm_dates_and_articles(isolated_index):
+    from qa import ui
+    from qa.settings import Settings
+
+    app = ui.build_app(Settings(index_dir=isolated_index))
+    labels = {getattr(block, "label", None) for block in app.blocks.values()}
+    assert {"From date", "To date", "Only these articles", "Passages to retrieve (k)"} <= labels
