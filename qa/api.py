@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from .chain import Pipeline
-    from .ingest import IngestSummary
+    from .ingestion import IngestSummary
     from .types import Answer
 
 _pipelines: dict[Settings, "Pipeline"] = {}
@@ -54,19 +56,48 @@ def _llm_key(settings: Settings) -> tuple:
             settings.llm_max_tokens, settings.llm_context, settings.llm_threads, settings.llm_timeout)
 
 
-def answer(question: str, *, k: int | None = None, history: list | None = None, settings: Settings | None = None) -> "Answer":
-    """Answer a question from the indexed articles, with [n] citations, or abstain."""
-    return get_pipeline(settings).answer(question, k=k, history=history)
+def answer(
+    question: str,
+    *,
+    k: int | None = None,
+    history: list | None = None,
+    date_from: "str | date | None" = None,
+    date_to: "str | date | None" = None,
+    sources: list[str] | None = None,
+    outlets: list[str] | None = None,
+    settings: Settings | None = None,
+) -> "Answer":
+    """Answer a question from the indexed articles, with [n] citations, or abstain.
+
+    `date_from`/`date_to` (inclusive, YYYY-MM-DD), `sources` and `outlets` limit what may be retrieved.
+    """
+    from .retrieval import Filters
+
+    filters = Filters.build(date_from, date_to, sources, outlets)
+    return get_pipeline(settings).answer(question, k=k, history=history, filters=filters)
 
 
-def stream_answer(question: str, *, k: int | None = None, history: list | None = None, settings: Settings | None = None) -> Iterator["str | Answer"]:
+def stream_answer(
+    question: str,
+    *,
+    k: int | None = None,
+    history: list | None = None,
+    date_from: "str | date | None" = None,
+    date_to: "str | date | None" = None,
+    sources: list[str] | None = None,
+    outlets: list[str] | None = None,
+    settings: Settings | None = None,
+) -> Iterator["str | Answer"]:
     """Like `answer()`, but yields the text as it is generated and then the `Answer`."""
-    return get_pipeline(settings).stream(question, k=k, history=history)
+    from .retrieval import Filters
+
+    filters = Filters.build(date_from, date_to, sources, outlets)
+    return get_pipeline(settings).stream(question, k=k, history=history, filters=filters)
 
 
 def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, progress: bool = True) -> "IngestSummary":
     """Add or update the articles under `paths` in the index; unchanged ones are skipped."""
-    from .ingest import ingest_articles
+    from .ingestion import ingest_articles
 
     pipeline = get_pipeline(settings)
     return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)
@@ -108,3 +139,8 @@ def evaluate(
         baseline=baseline,
         progress=progress,
     )
+
+
+def indexed_articles(*, settings: Settings | None = None) -> dict[str, int]:
+    """source -> number of passages, for every article in the index (the chat page's Corpus tab lists them)."""
+    return get_pipeline(settings).store.article_counts()

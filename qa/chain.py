@@ -4,11 +4,15 @@ Wired in one place, `build_chain(settings, *, embeddings=None, llm=None, store=N
 so tests and other callers hand in components instead of patching. Generation is
 a LangChain LCEL runnable (prompt | llm | parser); `stream()` yields the growing text
 and finally the `Answer`, and `answer()` is its last item, so the UI, the Python API
-and the evaluation see the same result. Components load on first use, once.
+and the evaluation see the same result. Components load on first use, once. When the
+LLM fails while generating (`LLMUnavailableError`: down, too slow, a broken reply), the
+answer is the extractive one, with `Answer.llm` saying why.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from functools import cached_property
 from typing import Iterator
 
@@ -17,15 +21,26 @@ from langchain_core.language_models.llms import BaseLLM
 
 from .citations import cite, is_abstention
 from .embeddings import SentenceTransformerEmbeddings
+from .errors import LLMUnavailableError
 from .extractive import extractive_answer
+from .grounding import answer_sentences, ground_answer, question_terms_missing, strip_markers
 from .llms import STOP, build_llm
 from .prompts import render_prompt
-from .retrieval import clean_question, retrieve_passages, standalone_question
+from .retrieval import Filters, Retriever, clean_question
 from .settings import Settings
 from .store import NewsStore, open_store
-from .types import Answer, Passage
+from .types import Answer, Passage, RemovedSentence
 
 ABSTAIN_TEXT = "The articles in the index don't answer this question."
+# Below this share of its characters surviving the check, what is left of an answer is a
+# fragment that no longer answers the question as asked.
+MIN_KEPT_SHARE = 0.5
+TOO_LITTLE_KEPT = "too little of the answer was supported to keep this part"
+# How close to the question a quoted sentence must be to stand in for the LLM's answer;
+# see README "Grounding" for the measurements behind it.
+FALLBACK_MIN_SIMILARITY = 0.5
+
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -64,14 +79,21 @@ class Pipeline:
         ]
         return render_prompt("answer", prompts_dir=self.settings.prompts_dir, question=inputs["question"], passages=passages)
 
-    def retrieve(self, question: str, *, k: int | None = None, history: list | None = None) -> list[Passage]:
-        query = standalone_question(clean_question(question), history)
-        return retrieve_passages(query, self.store, self.embeddings, k or self.settings.k)
+    @cached_property
+    def retriever(self) -> Retriever:
+        store = self.store
+        return Retriever(
+            store, self.embeddings, store.lexical, store.duplicates,
+            mode=self.settings.retrieval, use_dates=self.settings.dates, max_per_article=self.settings.max_per_article,
+        )
 
-    def stream(self, question: str, *, k: int | None = None, history: list | None = None) -> Iterator[str | Answer]:
+    def retrieve(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> list[Passage]:
+        return self.retriever.retrieve(question, k or self.settings.k, filters=filters or Filters(), history=history)
+
+    def stream(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the finished `Answer`."""
         question = clean_question(question)
-        passages = self.retrieve(question, k=k, history=history)
+        passages = self.retrieve(question, k=k, history=history, filters=filters)
         relevant = [p for p in passages if p.score >= self.settings.min_score]
         if not relevant:
             yield self._abstain(question, passages)
@@ -80,29 +102,76 @@ class Pipeline:
             text = extractive_answer(question, relevant, self.embeddings, self.settings.min_score)
         else:
             text = ""
-            for piece in self.generation.stream({"question": question, "passages": relevant}):
-                text += piece
-                yield text
+            try:
+                for piece in self.generation.stream({"question": question, "passages": relevant}):
+                    text += piece
+                    yield text
+            except LLMUnavailableError as error:
+                # A server that is down, slow or talking nonsense should not silence the chat: quote
+                # the passages instead, and say why. Configuration errors were raised by `self.llm`.
+                log.warning("answering from the passages instead: %s", error)
+                text = extractive_answer(question, relevant, self.embeddings, self.settings.min_score)
+                result = self._finish(question, text, relevant, passages, quoted=True)
+                yield replace(result, llm=f"extractive (LLM unavailable: {error})")
+                return
         yield self._finish(question, text, relevant, passages)
 
-    def answer(self, question: str, *, k: int | None = None, history: list | None = None) -> Answer:
+    def answer(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> Answer:
         result = None
-        for result in self.stream(question, k=k, history=history):
+        for result in self.stream(question, k=k, history=history, filters=filters):
             pass
         return result
 
-    def _finish(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage]) -> Answer:
+    def _finish(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage], *, quoted: bool = False) -> Answer:
+        """Ground the text; `quoted` says it is already the extractive answer, so there is nothing to fall back to."""
         text = text.strip()
         if is_abstention(text):
             return self._abstain(question, retrieved)
+        if not self.settings.grounding:
+            return self._finish_ungrounded(question, text, shown, retrieved)
+        grounded = ground_answer(text, shown, self.embeddings.embed_documents)
+        if grounded.citations and grounded.kept_share >= MIN_KEPT_SHARE:
+            return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
+                          passages=retrieved, llm=self.llm_name, removed=grounded.removed)
+        removed = grounded.removed + [RemovedSentence(s, TOO_LITTLE_KEPT) for s in answer_sentences(grounded.text)]
+        if self.llm is not None and not quoted:
+            fallback = self._extractive_fallback(question, shown, retrieved, removed)
+            if fallback is not None:
+                return fallback
+        return self._abstain(question, retrieved, removed)
+
+    def _extractive_fallback(self, question: str, shown: list[Passage], retrieved: list[Passage], removed: list[RemovedSentence]) -> Answer | None:
+        """The retrieved sentences closest to the question, in place of an LLM answer that lost its sentences.
+
+        Quoted sentences cannot invent a figure, but they can answer a question the articles
+        do not answer with a nearby fact, so they must be close to the question and the
+        passages shown must mention every name and figure the question asks about.
+        """
+        if question_terms_missing(question, shown):
+            return None
+        sentences = answer_sentences(extractive_answer(question, shown, self.embeddings, self.settings.min_score))
+        if not sentences:
+            return None
+        vectors = self.embeddings.embed_documents([strip_markers(s) for s in sentences])
+        query = self.embeddings.embed_query(question)
+        relevant = [s for s, v in zip(sentences, vectors) if sum(a * b for a, b in zip(query, v)) >= FALLBACK_MIN_SIMILARITY]
+        grounded = ground_answer(" ".join(relevant), shown, self.embeddings.embed_documents)
+        if not grounded.citations:
+            return None
+        return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
+                      passages=retrieved, llm=f"{self.llm_name}+extractive", removed=removed)
+
+    def _finish_ungrounded(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage]) -> Answer:
+        """The answer as the model cited it, without the sentence check (QA_GROUNDING=off)."""
         cited_text, citations = cite(text, shown)
         if not citations:
             # Nothing in the passages backs the text: it came from the model's own memory.
             return self._abstain(question, retrieved)
         return Answer(question=question, text=cited_text, abstained=False, citations=citations, passages=retrieved, llm=self.llm_name)
 
-    def _abstain(self, question: str, retrieved: list[Passage]) -> Answer:
-        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, passages=retrieved, llm=self.llm_name)
+    def _abstain(self, question: str, retrieved: list[Passage], removed: list[RemovedSentence] | None = None) -> Answer:
+        # The closest passages are still returned, so the reader can look for themselves.
+        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, passages=retrieved, llm=self.llm_name, removed=removed or [])
 
 
 def build_chain(settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None, store: NewsStore | None = None) -> Pipeline:

@@ -42,12 +42,13 @@ def main():
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes that embed chunks (default QA_INGEST_WORKERS, 1).")
 @reports_errors
-def ingest(paths, quiet):
+def ingest(paths, quiet, workers):
     """Add or update the articles in PATHS (files or folders) in the index."""
     from .api import ingest as ingest_paths
 
-    settings = load_settings()
+    settings = load_settings(ingest_workers=workers)
     summary = ingest_paths(paths, settings=settings, progress=not quiet)
     click.echo(f"Ingested {', '.join(paths)}: {summary.describe()}")
 
@@ -56,13 +57,20 @@ def ingest(paths, quiet):
 @click.argument("question")
 @click.option("--k", type=int, default=None, help="Passages to retrieve (default QA_K).")
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", default=None, help="Only articles published on or after this date.")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", default=None, help="Only articles published on or before this date.")
+@click.option("--source", "sources", multiple=True, help="Only this article (its source as listed by the index). Repeatable.")
+@click.option("--outlet", "outlets", multiple=True, help="Only articles from this outlet, e.g. Reuters. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON.")
 @reports_errors
-def ask(question, k, llm, as_json):
+def ask(question, k, llm, date_from, date_to, sources, outlets, as_json):
     """Answer QUESTION from the indexed articles."""
     from .api import answer
 
-    result = answer(question, k=k, settings=load_settings(llm=llm))
+    result = answer(
+        question, k=k, date_from=date_from, date_to=date_to, sources=list(sources), outlets=list(outlets),
+        settings=load_settings(llm=llm),
+    )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -75,7 +83,7 @@ def ask(question, k, llm, as_json):
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="eval-out", show_default=True, help="Folder for results.jsonl, summary.json, report.md, report.png.")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None, help="summary.json of an earlier run to compare against.")
-@click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a metric's mean is below VALUE (latency: above). Repeatable.")
+@click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a metric's mean is below VALUE (latency and the unsupported rates: above). Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @reports_errors
 def evaluate(questions, k, llm, out_dir, baseline, fail_under, quiet):

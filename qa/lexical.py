@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from .dates import date_number
 from .types import Chunk, embedding_prefix
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -53,9 +54,15 @@ class LexicalIndex:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM chunk_meta").fetchone()[0]
 
+    def newest_date(self) -> str:
+        """The latest publication date in the index (ISO), or "" when nothing is dated."""
+        with self._lock:
+            newest = self._db.execute("SELECT MAX(date_num) FROM chunk_meta").fetchone()[0]
+        return f"{newest // 10000:04d}-{newest // 100 % 100:02d}-{newest % 100:02d}" if newest else ""
+
     def add(self, chunks: list[Chunk]) -> None:
         rows = [
-            (c.id, c.article.source, c.article.content_hash, _date_num(c.article.date), c.embedded_text) for c in chunks
+            (c.id, c.article.source, c.article.content_hash, date_number(c.article.date) or 0, c.embedded_text) for c in chunks
         ]
         self._insert(rows)
 
@@ -132,7 +139,3 @@ class LexicalIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _date_num(iso: str) -> int:
-    return int(iso.replace("-", "")) if iso else 0

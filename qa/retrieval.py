@@ -1,18 +1,29 @@
-"""Finding the passages for a question: clean it, make follow-ups standalone, search the store.
+"""Finding the passages for a question: dense and BM25 search fused, dates, duplicates, diversity.
 
-Dense search only (cosine over the configured embedding model). The question is cut
-to what the embedding model reads, so a pasted page does not cost more than a
-sentence. What counts as relevant enough to answer from is `min_score`, applied by
-the chain, not here.
+`Retriever.retrieve` cleans the question, makes a short follow-up standalone, and
+fuses ranked lists by reciprocal rank fusion (RRF): dense (Chroma, cosine over
+MiniLM), BM25 (the FTS5 side index), and, when the question names a time ("in
+2023", "on March 5, 1987", "since 2022"), the same two searches restricted to that
+window, which lifts articles from then without hiding the rest (a report on 2023
+figures is often published in 2024). "latest"/"most recent" adds the candidates
+ordered newest first. Explicit filters (`Filters`) are hard limits on every list.
+Near-duplicate copies collapse to one passage, the earliest copy's where it was
+retrieved, listing the others in `also_reported_by`; at most `max_per_article`
+passages come from one article. Relevance gating (`min_score`) is the chain's job.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from langchain_core.embeddings import Embeddings
 
+from .dates import TimeHint, date_number, parse_time_expression
+from .duplicates import DuplicateIndex, preferred_copy
 from .errors import QuestionError
+from .lexical import LexicalIndex
 from .store import NewsStore
 from .types import Passage
 
@@ -23,6 +34,68 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_MAX_WORDS = 8
+RRF_K = 60  # the usual constant: rank 1 and rank 10 differ, but no single list dominates
+POOL_PER_K = 5  # candidates fetched per list for every passage finally returned
+MIN_POOL = 20
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard limits on what may be retrieved; empty fields limit nothing."""
+
+    date_from: str = ""  # ISO date, inclusive
+    date_to: str = ""  # ISO date, inclusive
+    sources: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, date_from=None, date_to=None, sources=None, outlets=None) -> "Filters":
+        """Filters from API arguments: dates as `date` objects or YYYY-MM-DD text, lists of names."""
+        return cls(
+            date_from=_iso_date(date_from, "date_from"),
+            date_to=_iso_date(date_to, "date_to"),
+            sources=tuple(sources or ()),
+            outlets=tuple(outlets or ()),
+        )
+
+    @property
+    def has_dates(self) -> bool:
+        return bool(self.date_from or self.date_to)
+
+    def where(self) -> dict | None:
+        """The Chroma `where` clause for these filters."""
+        clauses: list[dict] = []
+        if self.date_from:
+            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
+        if self.date_to:
+            clauses += [{"date_num": {"$lte": date_number(self.date_to)}}, {"date_num": {"$gt": 0}}]
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if self.outlets:
+            clauses.append({"outlet": {"$in": list(self.outlets)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def admits(self, passage: Passage) -> bool:
+        number = date_number(passage.date) or 0
+        return (
+            (not self.date_from or number >= date_number(self.date_from))
+            and (not self.date_to or 0 < number <= date_number(self.date_to))
+            and (not self.sources or passage.source in self.sources)
+            and (not self.outlets or passage.outlet in self.outlets)
+        )
+
+
+def _iso_date(value, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise QuestionError(f"{name}={value!r} is not a date; write it as YYYY-MM-DD.") from None
 
 
 def clean_question(question: str) -> str:
@@ -56,6 +129,99 @@ def last_user_message(history: list) -> str:
     return ""
 
 
-def retrieve_passages(question: str, store: NewsStore, embeddings: Embeddings, k: int) -> list[Passage]:
-    """The k passages closest to the question, best first."""
-    return store.search(embeddings.embed_query(question), k=k)
+def fuse(ranked_lists: list[list[str]]) -> list[str]:
+    """Reciprocal rank fusion: ids ordered by the sum of 1 / (RRF_K + rank) over the lists."""
+    scores: dict[str, float] = {}
+    for ranked in ranked_lists:
+        for rank, item in enumerate(ranked, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores, key=lambda item: -scores[item])
+
+
+def window_slack(hint: TimeHint) -> timedelta:
+    """How long after a named time its news may still be published: longer for longer windows."""
+    if hint.start and hint.end:
+        days = (hint.end - hint.start).days
+        return timedelta(days=3 if days < 7 else 31 if days < 40 else 92)
+    return timedelta(0)
+
+
+class Retriever:
+    """Dense, lexical, date and duplicate handling over one store; build once, use from many threads."""
+
+    def __init__(self, store: NewsStore, embeddings: Embeddings, lexical: LexicalIndex | None, duplicates: DuplicateIndex | None, *, mode: str = "hybrid", use_dates: bool = True, max_per_article: int = 2):
+        self.store, self.embeddings, self.lexical, self.duplicates = store, embeddings, lexical, duplicates
+        self.mode = mode if lexical is not None else "dense"
+        self.use_dates, self.max_per_article = use_dates, max_per_article
+
+    def retrieve(self, question: str, k: int, *, filters: Filters = Filters(), history: list | None = None) -> list[Passage]:
+        """The k best passages for the question, best first."""
+        query = standalone_question(clean_question(question), history)
+        vector = self.embeddings.embed_query(query)
+        pool = max(k * POOL_PER_K, MIN_POOL)
+        found: dict[str, Passage] = {}
+        ranked_lists = self._searches(query, vector, pool, filters, found)
+        hint = parse_time_expression(query, self._now()) if self.use_dates and not filters.has_dates else TimeHint()
+        if hint.has_window:
+            window = Filters(
+                date_from=hint.start.isoformat() if hint.start else "",
+                date_to=(hint.end + window_slack(hint)).isoformat() if hint.end else "",
+                sources=filters.sources,
+                outlets=filters.outlets,
+            )
+            ranked_lists += self._searches(query, vector, pool, window, found)
+        missing = [i for ranked in ranked_lists for i in ranked if i not in found]
+        found.update({p.id: p for p in self.store.get_passages(list(dict.fromkeys(missing)), vector)})
+        if hint.recent:
+            candidates = [found[i] for i in dict.fromkeys(i for ranked in ranked_lists for i in ranked) if i in found]
+            newest_first = [p.id for p in sorted(candidates, key=lambda p: p.date, reverse=True)]
+            # Weighted like all relevance lists together: "latest" is what the reader asked for first.
+            ranked_lists += [newest_first] * len(ranked_lists)
+        ordered = [found[i] for i in fuse(ranked_lists) if i in found and filters.admits(found[i])]
+        return self._diversify(ordered, k)
+
+    def _searches(self, query: str, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]) -> list[list[str]]:
+        lists = []
+        if self.mode != "bm25":
+            dense = self.store.search(vector, pool, filters.where())
+            found.update({p.id: p for p in dense})
+            lists.append([p.id for p in dense])
+        if self.mode != "dense":
+            hits = self.lexical.search(
+                query, pool, date_from=date_number(filters.date_from), date_to=date_number(filters.date_to), sources=list(filters.sources) or None
+            )
+            lists.append([chunk_id for chunk_id, _ in hits])
+        return lists
+
+    def _now(self) -> date:
+        """'Now' for relative dates: the newest article's date, so an archive reads as of its own time."""
+        newest = self.lexical.newest_date() if self.lexical is not None else ""
+        return date.fromisoformat(newest) if newest else date.today()
+
+    def _diversify(self, ordered: list[Passage], k: int) -> list[Passage]:
+        """Collapse near-duplicate copies and cap passages per article, keeping rank order."""
+        groups: dict[str, list[str]] = {}
+        for passage in ordered:
+            if passage.source not in groups:
+                members = self.duplicates.group_of(passage.source) if self.duplicates is not None else []
+                sources = [m.source for m in members] or [passage.source]
+                key = preferred_copy(members).source if members else passage.source
+                groups[passage.source] = [key] + sorted(s for s in sources if s != key)
+        per_group: dict[str, list[Passage]] = {}
+        for passage in ordered:
+            per_group.setdefault(groups[passage.source][0], []).append(passage)
+        chosen: list[Passage] = []
+        taken: dict[str, int] = {}
+        for passage in ordered:
+            key = groups[passage.source][0]
+            copies = per_group[key]
+            # Show the preferred (earliest) copy's passages when it was retrieved at all.
+            shown_source = key if any(p.source == key for p in copies) else copies[0].source
+            if passage.source != shown_source or taken.get(key, 0) >= self.max_per_article:
+                continue
+            taken[key] = taken.get(key, 0) + 1
+            others = tuple(s for s in groups[passage.source] if s != passage.source)
+            chosen.append(replace(passage, also_reported_by=others) if others else passage)
+            if len(chosen) == k:
+                break
+        return chosen

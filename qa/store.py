@@ -3,18 +3,26 @@
 Embedded (`PersistentClient` at `QA_INDEX_DIR`) by default, or a Chroma server over
 HTTP when `QA_CHROMA_HOST` is set. The collection records which embedding model
 built it, and the store refuses to mix models. Chunk metadata carries everything
-a citation needs, so a query never has to go back to the article files.
+a citation needs, so a query never has to go back to the article files. Beside
+the collection, in SQLite, live the BM25 index (`lexical.py`) and the articles'
+near-duplicate signatures (`duplicates.py`), written together with it.
 Ranking and filtering policy lives in `retrieval.py`, not here.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from .dates import date_number
+from .duplicates import DuplicateIndex
 from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
+from .lexical import LexicalIndex
 from .settings import Settings
 from .types import Chunk, Passage
 
@@ -23,17 +31,31 @@ PAGE = 5000  # rows per `get` page; keeps memory flat on large collections
 
 
 def open_client(settings: Settings):
-    """A Chroma client for the configured location."""
+    """A Chroma client for the configured location; a server must answer its heartbeat."""
     import chromadb
 
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     if settings.chroma_host:
+        headers = {"X-Chroma-Token": settings.chroma_token} if settings.chroma_token else None
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-        except Exception as error:  # chromadb raises plain exceptions for connection failures
+            client = chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+                tenant=settings.chroma_tenant,
+                database=settings.chroma_database,
+            )
+            # Some chromadb versions connect lazily; ask now so the first query does not fail instead.
+            client.heartbeat()
+            return client
+        except Exception as error:  # chromadb raises plain exceptions (ValueError, httpx errors) here
             raise StoreUnavailableError(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({error}). "
-                "Start it (chroma run --path DIR --port N) or unset QA_CHROMA_HOST to use the local index."
+                f"Cannot reach {describe_location(settings)} ({error}). Start it "
+                f"(chroma run --path DIR --host {settings.chroma_host} --port {settings.chroma_port}), check "
+                "QA_CHROMA_HOST / QA_CHROMA_PORT / QA_CHROMA_SSL / QA_CHROMA_TOKEN, or unset QA_CHROMA_HOST "
+                "to use the local index."
             ) from None
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
@@ -41,16 +63,23 @@ def open_client(settings: Settings):
 
 def describe_location(settings: Settings) -> str:
     if settings.chroma_host:
-        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+        scheme = "https" if settings.chroma_ssl else "http"
+        return f"the Chroma server at {scheme}://{settings.chroma_host}:{settings.chroma_port}"
     return f"the index at {settings.index_dir}"
 
 
 @dataclass
 class NewsStore:
-    """A Chroma collection of article chunks, with the model check done on open."""
+    """A Chroma collection of article chunks, with the model check done on open.
+
+    Every write also goes to the BM25 side index and the near-duplicate signatures
+    (`lexical`, `duplicates`), so the three never drift apart through this class.
+    """
 
     vectorstore: Any  # langchain_chroma.Chroma
     location: str
+    lexical: LexicalIndex | None = None
+    duplicates: DuplicateIndex | None = None
 
     @property
     def collection(self):
@@ -84,25 +113,83 @@ class NewsStore:
                 return
             offset += PAGE
 
-    def add_chunks(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
-        """Write chunks with precomputed embeddings (ingest batches the model itself)."""
+    def add_chunks(self, chunks: list[Chunk], vectors: list[list[float]]) -> dict[str, list[str]]:
+        """Write chunks with precomputed embeddings (ingest batches the model itself).
+
+        Returns, for each article written that nearly duplicates already-indexed ones, their sources.
+        """
         if not chunks:
-            return
+            return {}
         self.collection.upsert(
             ids=[c.id for c in chunks],
             embeddings=vectors,
             documents=[c.text for c in chunks],
             metadatas=[chunk_metadata(c) for c in chunks],
         )
+        if self.lexical is not None:
+            self.lexical.add(chunks)
+        copies = {}
+        if self.duplicates is not None:
+            for article in {c.article.source: c.article for c in chunks}.values():
+                if found := self.duplicates.add(article.source, article.text, date_number(article.date) or 0):
+                    copies[article.source] = found
+        return copies
 
     def delete_sources(self, sources: Iterable[str]) -> None:
         sources = list(sources)
         if sources:
             self.collection.delete(where={"source": {"$in": sources}})
+            if self.lexical is not None:
+                self.lexical.delete_sources(sources)
+            if self.duplicates is not None:
+                self.duplicates.remove(sources)
 
     def delete_stale(self, source: str, current_hash: str) -> None:
         """Remove the chunks of `source` left from an earlier version of the article."""
         self.collection.delete(where={"$and": [{"source": source}, {"article_hash": {"$ne": current_hash}}]})
+        if self.lexical is not None:
+            self.lexical.delete_stale(source, current_hash)
+
+    def get_passages(self, ids: list[str], query_vector: list[float]) -> list[Passage]:
+        """The chunks with these ids, scored by cosine similarity to the query (for BM25-only hits)."""
+        if not ids:
+            return []
+        rows = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        query = np.asarray(query_vector, dtype=np.float32)
+        return [
+            passage_from_row(chunk_id, text, metadata, float(np.dot(np.asarray(vector, dtype=np.float32), query)))
+            for chunk_id, text, metadata, vector in zip(rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"])
+        ]
+
+    def sync_side_indexes(self, progress: bool = True) -> None:
+        """Rebuild the BM25 index and duplicate signatures from Chroma when they disagree with it.
+
+        That happens after an ingest was killed between the writes, or when other machines
+        filled a Chroma server; a clean run finds the counts equal and does nothing.
+        """
+        if self.lexical is None or self.lexical.count() == self.count():
+            return
+        from tqdm.auto import tqdm
+
+        rows, texts, dates = [], {}, {}
+        bar = tqdm(total=self.count(), unit="chunk", desc="Rebuilding the BM25 index", disable=not progress, leave=False)
+        offset = 0
+        while True:
+            page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"]):
+                rows.append((chunk_id, metadata, text))
+                texts.setdefault(metadata["source"], []).append((metadata.get("chunk_index", 0), text))
+                dates[metadata["source"]] = metadata.get("date_num", 0)
+            bar.update(len(page["ids"]))
+            if len(page["ids"]) < PAGE:
+                break
+            offset += PAGE
+        bar.close()
+        self.lexical.rebuild(rows)
+        if self.duplicates is not None:
+            self.duplicates.remove(list(texts))
+            for source, parts in texts.items():
+                self.duplicates.add(source, "\n\n".join(text for _, text in sorted(parts)), dates[source])
 
     def search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a query embedding, best first, scored by cosine similarity."""
@@ -124,7 +211,7 @@ def chunk_metadata(chunk: Chunk) -> dict:
         "title": article.title,
         "date": article.date,
         # Chroma filters on numbers only, so the date is also kept as YYYYMMDD (0 = unknown).
-        "date_num": int(article.date.replace("-", "")) if article.date else 0,
+        "date_num": date_number(article.date) or 0,
         "place": article.place,
         "outlet": article.outlet,
         "article_hash": article.content_hash,
@@ -133,18 +220,30 @@ def chunk_metadata(chunk: Chunk) -> dict:
     }
 
 
-def to_passage(doc, distance: float) -> Passage:
-    m = doc.metadata
+def passage_from_row(chunk_id: str, text: str, m: dict, score: float) -> Passage:
     return Passage(
-        id=doc.id or "",
+        id=chunk_id,
         source=m.get("source", ""),
-        text=doc.page_content,
+        text=text,
         title=m.get("title", ""),
         date=m.get("date", ""),
         place=m.get("place", ""),
         outlet=m.get("outlet", ""),
-        score=round(1.0 - float(distance), 4),  # cosine space: distance = 1 - similarity
+        score=round(score, 4),
     )
+
+
+def to_passage(doc, distance: float) -> Passage:
+    # cosine space: distance = 1 - similarity
+    return passage_from_row(doc.id or "", doc.page_content, doc.metadata, 1.0 - float(distance))
+
+
+def side_index_path(settings: Settings) -> Path:
+    """Where the BM25 index and duplicate signatures live: beside the embedded store, or per server."""
+    if settings.chroma_host:
+        name = re.sub(r"[^\w.-]+", "_", f"{settings.chroma_host}-{settings.chroma_port}-{settings.collection}")
+        return settings.index_dir / f"search-{name}.sqlite3"
+    return settings.index_dir / f"search-{settings.collection}.sqlite3"
 
 
 def open_store(settings: Settings, embeddings: Embeddings, model_name: str) -> NewsStore:
@@ -172,4 +271,7 @@ def open_store(settings: Settings, embeddings: Embeddings, model_name: str) -> N
         collection_metadata={MODEL_KEY: model_name},
         collection_configuration={"hnsw": {"space": "cosine"}},
     )
-    return NewsStore(vectorstore=vectorstore, location=location)
+    path = side_index_path(settings)
+    store = NewsStore(vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path))
+    store.sync_side_indexes()
+    return store

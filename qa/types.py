@@ -65,6 +65,7 @@ class Passage:
     place: str = ""
     outlet: str = ""
     score: float = 0.0  # cosine similarity to the question, higher is closer
+    also_reported_by: tuple[str, ...] = ()  # sources of near-duplicate copies of this article
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Citation:
     place: str = ""
     # Character offsets in `text` of the part that supports the cited sentence, when known.
     span: tuple[int, int] | None = None
+    also_reported_by: tuple[str, ...] = ()  # near-duplicate copies of the cited article
 
     @classmethod
     def from_passage(cls, number: int, passage: Passage) -> "Citation":
@@ -93,6 +95,7 @@ class Citation:
             score=passage.score,
             outlet=passage.outlet,
             place=passage.place,
+            also_reported_by=passage.also_reported_by,
         )
 
 
