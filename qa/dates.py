@@ -5,7 +5,9 @@ publication dates the question points at, and whether it asks for the most recen
 news. Relative expressions ("last February", "this year") resolve against `now`,
 which for an archive is the newest article's date, not the wall clock. Retrieval
 decides how hard to apply the hint (`retrieval.py`); nothing here touches the store.
-Left out: week numbers, quarters, "two years ago", and non-English expressions.
+Statistical periods ("January-November 2023", "the 11 months of 2022", "the first
+half of 2024") draw no window: they are reported after they end, often much later.
+Left out: week numbers, "two years ago", and non-English expressions.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ MONTH_YEAR = re.compile(rf"\b{_MONTH}\.?,?\s+{_YEAR}\b", re.IGNORECASE)
 YEAR = re.compile(rf"\b(?:in|during|of|for)\s+{_YEAR}\b", re.IGNORECASE)
 RELATIVE_MONTH = re.compile(rf"\b(last|this|past)\s+{_MONTH}\b", re.IGNORECASE)
 RELATIVE_YEAR = re.compile(r"\b(last|this|past)\s+year\b", re.IGNORECASE)
+# A span of months or a share of a year names a statistical period, reported after it ends, often
+# much later and beside other periods ("January-November 2023 ... compared to 2022"): publication
+# dates say little about which article holds it, so no window is drawn for it.
+PERIOD = re.compile(
+    rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH}\b|\b\d+\s+months\b"
+    r"|\b(?:first|second|third|fourth|last)\s+(?:half|quarter)\b|\bq[1-4]\b|\b(?:whole|full|all)\s+(?:of\s+)?(?:the\s+)?(?:year|(?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ def _window(question: str, now: date) -> tuple[date | None, date | None]:
 
 def parse_time_expression(question: str, now: date) -> TimeHint:
     """The date window and recency wish a question expresses, relative to `now`."""
-    start, end = _window(question, now)
+    start, end = _window(question, now) if not PERIOD.search(question) else (None, None)
     return TimeHint(start=start, end=end, recent=bool(RECENT.search(question)))
 
 

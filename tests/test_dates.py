@@ -43,3 +43,17 @@ def test_date_numbers_are_yyyymmdd():
     assert date_number("2024-02-15") == 20240215
     assert date_number(date(1987, 3, 5)) == 19870305
     assert date_number("") is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What was the trade turnover in January–November 2022?",
+        "How much did Kazakhstan import in the 11 months of 2022?",
+        "What was the turnover from January through November 2023?",
+        "What were profits in the first half of 2004?",
+        "What was the trade turnover for the whole of 2023?",
+    ],
+)
+def test_statistical_periods_draw_no_window(question):
+    assert not parse_time_expression(question, NOW).has_window
