@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from .chunking import split_sentences
+from .citations import content_words
 from .errors import QAError
 from .settings import Settings
 from .types import Answer, Citation, Passage
@@ -34,9 +36,6 @@ FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the fil
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
 
 CITATION = re.compile(r"\[(\d+)\]")
-WORD = re.compile(r"\w+")
-SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+")
-STOPWORDS = frozenset("a an and are as at be by for from has have in is it its of on or that the their this to was were with".split())
 
 
 # ---- Answers and sources as HTML ------------------------------------------------------------
@@ -46,31 +45,14 @@ def link_citations(text: str, turn: int) -> str:
     return CITATION.sub(lambda m: f'<a class="cite" href="#src-{turn}-{m[1]}">[{m[1]}]</a>', html.escape(text))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, without the whitespace around it."""
-    spans, start = [], 0
-    for match in [*SENTENCE_END.finditer(text), None]:
-        end = match.end() if match else len(text)
-        piece = text[start:end]
-        if piece.strip():
-            left = start + len(piece) - len(piece.lstrip())
-            spans.append((left, start + len(piece.rstrip())))
-        start = end
-    return spans
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in WORD.findall(text.lower()) if w not in STOPWORDS}
-
-
 def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]:
     """What to highlight in a cited passage: the grounding span, else for each sentence citing it,
     the passage sentence sharing the most words with it."""
     if citation.span:
         return [tuple(citation.span)]
     marker = f"[{citation.number}]"
-    citing = [answer_text[s:e] for s, e in sentence_spans(answer_text) if marker in answer_text[s:e]] or [answer_text]
-    sentences = sentence_spans(citation.text)
+    citing = [answer_text[s:e] for s, e in split_sentences(answer_text) if marker in answer_text[s:e]] or [answer_text]
+    sentences = split_sentences(citation.text)
     spans = set()
     for claim in citing:
         words = content_words(CITATION.sub(" ", claim))
