@@ -201,19 +201,31 @@ def _tag_text(tag) -> str:
     return " ".join(tag.get_text().split()) if tag else ""
 
 
+# JSON's "\ud800" escapes decode to lone surrogates, which no encoder, tokenizer or database takes.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _records(read_records: Callable) -> Callable[[str, str], Iterator[LoadResult]]:
     """Adapt a record reader from `records.py` to the loader's result types."""
 
     def load(raw: str, source: str) -> Iterator[LoadResult]:
         for result in read_records(raw, source):
             if isinstance(result, Article):
-                yield _with_prose_metadata(result)
+                article = _without_surrogates(result)
+                yield _with_prose_metadata(article)
+                if article is not result:
+                    yield Notice(article.source, "invalid characters (lone surrogate escapes) replaced with U+FFFD")
             elif result.skipped:
-                yield Skipped(result.source, result.message)
+                yield Skipped(_LONE_SURROGATE.sub("\ufffd", result.source), result.message)
             else:
-                yield Notice(result.source, result.message)
+                yield Notice(_LONE_SURROGATE.sub("\ufffd", result.source), result.message)
 
     return load
+
+
+def _without_surrogates(article: Article) -> Article:
+    fields = {name: _LONE_SURROGATE.sub("\ufffd", value) for name, value in vars(article).items() if _LONE_SURROGATE.search(value)}
+    return replace(article, **fields) if fields else article
 
 
 _PARSERS: dict[str, Callable[[str, str], Iterator[LoadResult]]] = {

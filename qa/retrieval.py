@@ -28,7 +28,8 @@ from .store import NewsStore
 from .types import Passage
 
 MAX_QUESTION_CHARS = 1000  # MiniLM reads 256 word pieces; the rest would be ignored anyway
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0/C1 controls, and lone surrogates (from JSON "\ud800" escapes), which the tokenizer refuses.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|then|so)\b|\b(it|its|they|them|their|that|this|those|he|she|his|her)\b",
     re.IGNORECASE,

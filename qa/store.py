@@ -126,13 +126,15 @@ class NewsStore:
             documents=[c.text for c in chunks],
             metadatas=[chunk_metadata(c) for c in chunks],
         )
-        if self.lexical is not None:
-            self.lexical.add(chunks)
         copies = {}
         if self.duplicates is not None:
             for article in {c.article.source: c.article for c in chunks}.values():
                 if found := self.duplicates.add(article.source, article.text, date_number(article.date) or 0):
                     copies[article.source] = found
+        # The BM25 rows go last: a run killed before they are in leaves the counts unequal, and
+        # `sync_side_indexes` then rebuilds the duplicate signatures as well.
+        if self.lexical is not None:
+            self.lexical.add(chunks)
         return copies
 
     def delete_sources(self, sources: Iterable[str]) -> None:

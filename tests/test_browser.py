@@ -85,7 +85,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(120_000)  # a loaded 2-core machine can take a while to render and upload
     page.goto(server["url"])
     page.wait_for_selector("#question textarea")
     yield page
