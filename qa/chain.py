@@ -19,7 +19,7 @@ from typing import Iterator
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.llms import BaseLLM
 
-from .citations import cite, is_abstention
+from .citations import cite, is_abstention, strip_passage_headers
 from .embeddings import SentenceTransformerEmbeddings
 from .errors import LLMUnavailableError
 from .extractive import extractive_answer
@@ -124,7 +124,7 @@ class Pipeline:
 
     def _finish(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage], *, quoted: bool = False) -> Answer:
         """Ground the text; `quoted` says it is already the extractive answer, so there is nothing to fall back to."""
-        text = text.strip()
+        text = strip_passage_headers(text)
         if is_abstention(text):
             return self._abstain(question, retrieved)
         if not self.settings.grounding:

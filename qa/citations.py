@@ -20,6 +20,9 @@ ABSTENTION = re.compile(
     re.IGNORECASE,
 )
 WORD = re.compile(r"[\w$%.,]+")
+# The prompt lists passages as "[n] Title (date, outlet): text"; a small model sometimes starts
+# writing such an entry instead of an answer. The header is the prompt's format, never an answer.
+PASSAGE_HEADER = re.compile(r"(?:^|(?<=[.!?]\s))(?:(?![.!?]\s)[^\n])*?\(\s*(?:\d{4}-\d{2}-\d{2}|undated)\s*(?:,[^()\n]*)?\):\s*")
 STOPWORDS = frozenset(
     "the a an and or of to in on at for by with from as is are was were be been has have had that this "
     "which who whom what when where why how it its their his her they he she we you i not also than "
@@ -34,6 +37,11 @@ def marker_numbers(text: str) -> list[int]:
     for match in MARKER.finditer(text):
         numbers.extend(int(n) for n in re.split(r"\s*[,;]\s*", match.group(1)))
     return numbers
+
+
+def strip_passage_headers(text: str) -> str:
+    """The model's text without "Title (2024-02-15, Trend):" headers copied from the prompt's passage list."""
+    return " ".join(PASSAGE_HEADER.sub(" ", text).split())
 
 
 def is_abstention(text: str) -> bool:

@@ -34,3 +34,12 @@ def test_abstention_phrases():
     assert is_abstention("The passages don't mention it.")
     assert is_abstention("   ")
     assert not is_abstention("Kazakhstan offered to increase supplies of rare earth metals [1].")
+
+
+def test_passage_headers_copied_from_the_prompt_are_stripped():
+    from qa.citations import strip_passage_headers
+
+    copied = "The Kazakh delegation headed by Deputy Prime… (2024-02-15, Trend): The Foreign Minister announced readiness [1]."
+    assert strip_passage_headers(copied) == "The Foreign Minister announced readiness [1]."
+    assert strip_passage_headers("Borrell led it [1]. Oil (2021-03-04, Reuters): Crude rose.") == "Borrell led it [1]. Crude rose."
+    assert strip_passage_headers("It rose 2% (to $65) on Thursday [1].") == "It rose 2% (to $65) on Thursday [1]."
