@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from collections import deque
 from functools import cached_property
 from typing import Iterator
 
@@ -117,10 +118,8 @@ class Pipeline:
         yield self._finish(question, text, relevant, passages)
 
     def answer(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> Answer:
-        result = None
-        for result in self.stream(question, k=k, history=history, filters=filters):
-            pass
-        return result
+        # The stream's last item is the finished Answer; the text it grew through is not needed here.
+        return deque(self.stream(question, k=k, history=history, filters=filters), maxlen=1)[0]
 
     def _finish(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage], *, quoted: bool = False) -> Answer:
         """Ground the text; `quoted` says it is already the extractive answer, so there is nothing to fall back to."""

@@ -273,7 +273,7 @@ class FakeOpenAIServer:
     def handler():
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
-                pass
+                """Keep the fake server's request log out of the test output."""
 
             def do_GET(self):
                 self.reply(200, "application/json", b'{"object": "list", "data": []}')

@@ -6,6 +6,7 @@ finalizer (terminate, then kill), so nothing outlives the module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -47,12 +48,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"{self.args[0]} exited with {self.process.returncode}:\n{self.log.read_text()[-2000:]}")
-            try:
-                with LOOPBACK.open(self.ready_url, timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                pass
+            with contextlib.suppress(OSError), LOOPBACK.open(self.ready_url, timeout=2) as response:  # not up yet
+                if response.status == 200:
+                    return self
             time.sleep(0.3)
         self.stop()
         pytest.fail(f"{self.ready_url} did not answer within {timeout} s:\n{self.log.read_text()[-2000:]}")
