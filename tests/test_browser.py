@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from conftest import ARTICLES, KAZINFORM, free_port
 
@@ -100,9 +101,15 @@ def ask(page, question: str) -> None:
 def upload(page, *paths: Path) -> str:
     """Add files through the Corpus tab; returns the ingest summary shown."""
     page.get_by_role("tab", name="Corpus").click()
-    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    files = [str(p) for p in paths]
+    page.set_input_files("#upload input[type=file]", files)
     for path in paths:
-        page.wait_for_selector(f"#upload :text('{path.name}')")
+        try:
+            page.wait_for_selector(f"#upload :text('{path.name}')", timeout=60_000)
+        except PlaywrightTimeoutError:
+            # Seen once on a loaded machine: the file list never rendered; choosing the files again did.
+            page.set_input_files("#upload input[type=file]", files)
+            page.wait_for_selector(f"#upload :text('{path.name}')")
     page.click("#add-articles")
     summary = page.locator("#ingest-summary textarea")
     page.wait_for_function("el => el.value.includes('added') || el.value.includes('⚠️')", arg=summary.element_handle(), timeout=ANSWER_TIMEOUT_MS)
