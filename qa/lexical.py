@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS chunk_meta (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
     article_hash TEXT NOT NULL, date_num INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunk_meta_source ON chunk_meta(source);
+CREATE INDEX IF NOT EXISTS chunk_meta_date ON chunk_meta(date_num);  -- newest_date() runs on every dated query
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(text, tokenize='porter unicode61');
 """
 
