@@ -21,23 +21,23 @@ if TYPE_CHECKING:
     from .types import Answer
 
 _pipelines: dict[Settings, "Pipeline"] = {}
-_embeddings: dict[str, object] = {}
+_embeddings: dict[tuple, object] = {}
 _lock = threading.Lock()
 
 
 def get_pipeline(settings: Settings | None = None) -> "Pipeline":
     """The process-wide pipeline for `settings` (default: from the environment now)."""
     from .chain import build_chain
-    from .embeddings import SentenceTransformerEmbeddings
+    from .embeddings import make_embeddings
 
     settings = settings or load_settings()
     with _lock:
         if settings not in _pipelines:
             # Pipelines that differ only in store or k share the loaded models.
-            embeddings = _embeddings.get(settings.embedding_model)
+            key = (settings.embedding_model, settings.embedding_backend, str(settings.model_dir))
+            embeddings = _embeddings.get(key)
             if embeddings is None:
-                embeddings = SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size)
-                _embeddings[settings.embedding_model] = embeddings
+                embeddings = _embeddings[key] = make_embeddings(settings)
             _pipelines[settings] = build_chain(settings, embeddings=embeddings, llm=_shared_llm(settings))
         return _pipelines[settings]
 

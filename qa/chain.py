@@ -21,7 +21,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.llms import BaseLLM
 
 from .citations import cite, is_abstention, strip_passage_headers
-from .embeddings import SentenceTransformerEmbeddings
+from .embeddings import make_embeddings
 from .errors import LLMUnavailableError
 from .extractive import extractive_answer
 from .grounding import answer_sentences, ground_answer, question_terms_missing, strip_markers
@@ -49,7 +49,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None, store: NewsStore | None = None):
         self.settings = settings
-        self.embeddings = embeddings or SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size)
+        self.embeddings = embeddings or make_embeddings(settings)
         self._llm = llm
         self._store = store
 

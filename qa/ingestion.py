@@ -120,7 +120,7 @@ class _Batch:
         texts = [c.embedded_text for c in chunks]
         if self.workers == 1:
             return self._write(chunks, replaced, self.embeddings.embed_documents(texts))
-        task = (texts, self.settings.embedding_model, self.settings.embedding_batch_size, self.threads)
+        task = (texts, self.settings, self.threads)
         self.pending.append((chunks, replaced, self._pool().apply_async(_embed_in_worker, task)))
         written = 0
         while len(self.pending) > 2 * self.workers:
@@ -155,6 +155,8 @@ class _Batch:
         if self.pool is None:
             import multiprocessing
 
+            if hasattr(self.embeddings, "prepare"):
+                self.embeddings.prepare()
             # spawn, not fork: the parent already runs torch and Chroma threads, which a fork would copy mid-state.
             self.pool = multiprocessing.get_context("spawn").Pool(self.workers)
         return self.pool
@@ -163,7 +165,7 @@ class _Batch:
 _worker_embeddings: Embeddings | None = None  # one model per worker process, kept between batches
 
 
-def _embed_in_worker(texts: list[str], model_name: str, batch_size: int, threads: int) -> list[list[float]]:
+def _embed_in_worker(texts: list[str], settings: Settings, threads: int) -> list[list[float]]:
     """Embed one batch in a pool worker, loading the model on the worker's first batch.
 
     Not in a Pool initializer: one that raises (say, a missing model) makes the pool
@@ -171,12 +173,9 @@ def _embed_in_worker(texts: list[str], model_name: str, batch_size: int, threads
     """
     global _worker_embeddings
     if _worker_embeddings is None:
-        import torch
+        from .embeddings import make_embeddings
 
-        from .embeddings import SentenceTransformerEmbeddings
-
-        torch.set_num_threads(threads)  # share the cores with the other workers
-        _worker_embeddings = SentenceTransformerEmbeddings(model_name, batch_size)
+        _worker_embeddings = make_embeddings(settings, threads)  # share the cores with the other workers
     return _worker_embeddings.embed_documents(texts)
 
 
@@ -192,7 +191,7 @@ def ingest_articles(
     """Bring the store in line with the articles under `paths`; returns what happened.
 
     With `workers` (default `settings.ingest_workers`) above 1, worker processes embed
-    with `settings.embedding_model` instead of `embeddings`.
+    with `settings.embedding_model` and backend instead of `embeddings`.
     """
     from tqdm.auto import tqdm
 

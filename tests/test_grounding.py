@@ -36,9 +36,10 @@ SHOWN = [BORRELL, TRADE]
 
 @pytest.fixture(scope="module")
 def embed():
-    from qa.embeddings import SentenceTransformerEmbeddings
+    from qa.embeddings import make_embeddings
+    from qa.settings import Settings
 
-    return SentenceTransformerEmbeddings().embed_documents
+    return make_embeddings(Settings()).embed_documents  # the default backend, as the service runs it
 
 
 @pytest.mark.parametrize(
