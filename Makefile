@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest serve browser test test-slow eval clean
+.PHONY: install run ingest serve browser test test-slow eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,18 @@ test-slow: $(STAMP)
 	@$(PY) -m pytest tests -m slow; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-slow: no slow tests are defined."; rc=0; fi; \
 	exit $$rc
+
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+# Speed and memory figures (bench/README.md). Long: it ingests both corpora once per embedding backend.
+# Smoke run: make bench BENCH_ARGS="--limit 20 --questions 3 --out /tmp/bench-smoke"
+bench: $(BENCH_STAMP)
+	$(PY) bench/speed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
