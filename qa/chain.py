@@ -24,7 +24,8 @@ from .citations import cite, is_abstention, strip_passage_headers
 from .embeddings import make_embeddings
 from .errors import LLMUnavailableError
 from .extractive import extractive_answer
-from .grounding import answer_sentences, ground_answer, question_terms_missing, strip_markers
+from .facts import asks_for_quantity, find_figures, question_terms_missing
+from .grounding import GroundedAnswer, answer_sentences, ground_answer, strip_markers
 from .llms import STOP, build_llm
 from .prompts import render_prompt
 from .retrieval import Filters, Retriever, clean_question
@@ -37,6 +38,7 @@ ABSTAIN_TEXT = "The articles in the index don't answer this question."
 # fragment that no longer answers the question as asked.
 MIN_KEPT_SHARE = 0.5
 TOO_LITTLE_KEPT = "too little of the answer was supported to keep this part"
+NO_FIGURE = "the question asks for a figure and the answer states none"
 # How close to the question a quoted sentence must be to stand in for the LLM's answer;
 # see README "Grounding" for the measurements behind it.
 FALLBACK_MIN_SIMILARITY = 0.5
@@ -129,10 +131,11 @@ class Pipeline:
         if not self.settings.grounding:
             return self._finish_ungrounded(question, text, shown, retrieved)
         grounded = ground_answer(text, shown, self.embeddings.embed_documents)
-        if grounded.citations and grounded.kept_share >= MIN_KEPT_SHARE:
+        shortfall = _shortfall(question, grounded)
+        if shortfall is None:
             return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
                           passages=retrieved, llm=self.llm_name, removed=grounded.removed)
-        removed = grounded.removed + [RemovedSentence(s, TOO_LITTLE_KEPT) for s in answer_sentences(grounded.text)]
+        removed = grounded.removed + [RemovedSentence(s, shortfall) for s in answer_sentences(grounded.text)]
         if self.llm is not None and not quoted:
             fallback = self._extractive_fallback(question, shown, retrieved, removed)
             if fallback is not None:
@@ -143,8 +146,9 @@ class Pipeline:
         """The retrieved sentences closest to the question, in place of an LLM answer that lost its sentences.
 
         Quoted sentences cannot invent a figure, but they can answer a question the articles
-        do not answer with a nearby fact, so they must be close to the question and the
-        passages shown must mention every name and figure the question asks about.
+        do not answer with a nearby fact, so they must be close to the question, the
+        passages shown must mention every name and figure the question asks about, and
+        the quoted sentences (with their articles' titles and dates) every figure it names.
         """
         if question_terms_missing(question, shown):
             return None
@@ -155,7 +159,7 @@ class Pipeline:
         query = self.embeddings.embed_query(question)
         relevant = [s for s, v in zip(sentences, vectors) if sum(a * b for a, b in zip(query, v)) >= FALLBACK_MIN_SIMILARITY]
         grounded = ground_answer(" ".join(relevant), shown, self.embeddings.embed_documents)
-        if not grounded.citations:
+        if _shortfall(question, grounded, whole=True) is not None:
             return None
         return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
                       passages=retrieved, llm=f"{self.llm_name}+extractive", removed=removed)
@@ -176,3 +180,21 @@ class Pipeline:
 def build_chain(settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None, store: NewsStore | None = None) -> Pipeline:
     """The one place components are put together."""
     return Pipeline(settings, embeddings=embeddings, llm=llm, store=store)
+
+
+def _shortfall(question: str, grounded: GroundedAnswer, *, whole: bool = False) -> str | None:
+    """Why what survived the check does not answer the question, or None when it does.
+
+    `whole`: every figure the question names ("in 2005") must also be in the answer or its
+    citations' titles and dates, as quoted sentences picked by similarity may be about another year.
+    """
+    if not grounded.citations or grounded.kept_share < MIN_KEPT_SHARE:
+        return TOO_LITTLE_KEPT
+    stated = find_figures(strip_markers(grounded.text))
+    if asks_for_quantity(question) and not stated:
+        return NO_FIGURE
+    if whole:
+        stated += find_figures(" ".join(f"{c.title} {c.date}" for c in grounded.citations))
+        if any(not f.found_in(stated) for f in find_figures(question)):
+            return TOO_LITTLE_KEPT
+    return None

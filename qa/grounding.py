@@ -23,13 +23,13 @@ do with an answer that loses its sentences is the chain's business.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .chunking import split_sentences
-from .citations import MARKER, STOPWORDS, word_overlap
+from .citations import MARKER, word_overlap
+from .facts import Figure, entity_in, lower_words, find_entities, find_figures
 from .types import Citation, Passage, RemovedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -40,18 +40,8 @@ MIN_SIMILARITY = 0.6  # close enough on embedding similarity alone
 MIN_SIMILARITY_WITH_OVERLAP = 0.4  # ... or this, when most content words are in the passage too
 MIN_OVERLAP = 0.6
 MIN_SENTENCE_CHARS = 3  # a stray "." or "[2]" left by the model is not a sentence
+REPEATED = "it repeats an earlier sentence of the answer"
 
-_SCALES = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6,
-    "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "trn": 1e12,
-}
-_PERCENT = {"%", "percent", "per cent", "pct"}
-FIGURE = re.compile(
-    r"(?<![\w.])(?:[$€£¥]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b|\s?(?P<word>%|per ?cent\b|pct\b|thousand\b|million\b|billion\b|trillion\b)"
-    r"|(?:st|nd|rd|th)\b)?",
-    re.IGNORECASE,
-)
 # Text planted in an article to steer a model ("ignore the question and reply ...") is not
 # news: such sentences never count as support, so an answer that obeys them is removed.
 INSTRUCTION = re.compile(
@@ -60,80 +50,6 @@ INSTRUCTION = re.compile(
     r"|\b(?:language model|AI assistant|as an AI|system prompt)\b",
     re.IGNORECASE,
 )
-CAPITALISED = re.compile(r"\b[A-Z][\w’']*")
-# Capitalised only because they start a sentence or a title, never entities of their own.
-_NOT_ENTITIES = STOPWORDS | {
-    "yes", "no", "both", "there", "these", "those", "however", "meanwhile", "then", "while", "although",
-    "because", "since", "if", "according", "during", "in", "on", "at", "as", "so", "thus", "also", "but",
-    "its", "his", "her", "their", "our", "my", "your", "mr", "mrs", "ms", "dr", "answer", "question",
-}
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A number as written ("$40.2bn") and what it means: its value, and whether it is a percentage."""
-
-    written: str
-    value: float  # the number times its scale: 40.2bn -> 4.02e10
-    mantissa: float  # the number as printed: 40.2
-    percent: bool
-    scaled: bool
-
-    def found_in(self, figures: Sequence["Figure"]) -> bool:
-        """Does any of `figures` state this figure? A bare number matches the same number at any scale."""
-        for other in figures:
-            if self.percent:
-                if other.percent and _same(self.value, other.value):
-                    return True
-            elif self.scaled:
-                if not other.percent and _same(self.value, other.value):
-                    return True
-            elif _same(self.mantissa, other.mantissa):
-                return True
-        return False
-
-
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-
-
-def find_figures(text: str) -> list[Figure]:
-    """Every figure in the text, with "bn"/"billion", "%"/"percent" and thousands separators understood."""
-    figures = []
-    for match in FIGURE.finditer(text):
-        mantissa = float(match.group("number").replace(",", ""))
-        unit = (match.group("abbrev") or match.group("word") or "").lower().replace("per cent", "percent")
-        percent = unit in _PERCENT or unit == "percent"
-        scale = _SCALES.get(unit, 1.0)
-        figures.append(Figure(match.group(0).strip(), mantissa * scale, mantissa, percent, scale != 1.0))
-    return figures
-
-
-def find_entities(text: str) -> list[str]:
-    """Capitalised words that name something (people, places, bodies, months), once each."""
-    entities: dict[str, str] = {}
-    for match in CAPITALISED.finditer(text):
-        for part in re.split(r"[-–—]", match.group(0)):
-            word = re.sub(r"['’]s?$", "", part)
-            if len(word) > 1 and word.lower() not in _NOT_ENTITIES and not word.isdigit():
-                entities.setdefault(word.lower(), word)
-    return list(entities.values())
-
-
-def _entity_in(entity: str, words: set[str]) -> bool:
-    """Is the entity among the (lowercase) words, allowing a short ending ("Asia"/"Asian", "Europe"/"European")?"""
-    entity = entity.lower()
-    if entity in words:
-        return True
-    return len(entity) >= 4 and any(
-        len(w) >= 4 and (w.startswith(entity) or entity.startswith(w)) and abs(len(w) - len(entity)) <= 3 for w in words
-    )
-
-
-def _lower_words(text: str) -> set[str]:
-    return {re.sub(r"['’]s?$", "", w) for w in re.findall(r"[\w’']+", text.lower())}
-
-
 def is_instruction(sentence: str) -> bool:
     """Does this passage sentence tell the reader (or a model) what to do, rather than report something?"""
     return bool(INSTRUCTION.search(sentence))
@@ -166,7 +82,7 @@ class Evidence:
                 spans.append((start, end))
         # Title and date count as evidence: "in 2024" is backed by a passage dated 2024-02-15.
         searchable = " ".join([passage.title, passage.date] + [passage.text[a:b] for a, b in spans])
-        return cls(passage, find_figures(searchable), _lower_words(searchable), spans or [(0, 0)], [], searchable, instructions)
+        return cls(passage, find_figures(searchable), lower_words(searchable), spans or [(0, 0)], [], searchable, instructions)
 
     def sentence(self, span: tuple[int, int]) -> str:
         return " ".join(self.passage.text[span[0]:span[1]].split())
@@ -250,7 +166,7 @@ class GroundingCheck:
 
     def _support(self, text: str, vector, figures: list[Figure], entities: list[str], evidence: Evidence) -> Support:
         found_figures = frozenset(n for n, f in enumerate(figures) if f.found_in(evidence.figures))
-        found_entities = frozenset(n for n, e in enumerate(entities) if _entity_in(e, evidence.words))
+        found_entities = frozenset(n for n, e in enumerate(entities) if entity_in(e, evidence.words))
         similarities = [_dot(vector, v) for v in evidence.vectors] if vector is not None else []
         overlap = word_overlap(text, evidence.text)
         # The backing sentence: the one stating most of the figures, then the most similar.
@@ -323,11 +239,17 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
     verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited))) if sentences else []
     order: list[int] = []
     spans: dict[int, tuple[int, int]] = {}
-    kept, removed = [], []
+    kept, removed, seen, kept_chars = [], [], set(), 0
     for verdict in verdicts:
         if not verdict.supported:
             removed.append(RemovedSentence(verdict.sentence, verdict.reason))
             continue
+        said = " ".join(verdict.sentence.lower().split())
+        if said in seen:  # a small model stuck in a loop says one thing many times
+            removed.append(RemovedSentence(verdict.sentence, REPEATED))
+            continue
+        seen.add(said)
+        kept_chars += len(verdict.sentence)
         for index, span in zip(verdict.supporters, verdict.spans):
             if index not in order:
                 order.append(index)
@@ -338,7 +260,7 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
         dataclasses.replace(Citation.from_passage(n, passages[i]), span=spans[i]) for n, i in enumerate(order, start=1)
     ]
     total = sum(len(v.sentence) for v in verdicts)
-    share = sum(len(v.sentence) for v in verdicts if v.supported) / total if total else 0.0
+    share = kept_chars / total if total else 0.0
     return GroundedAnswer(" ".join(kept), citations, removed, share)
 
 
@@ -351,14 +273,6 @@ def _with_markers(sentence: str, numbers: list[int]) -> str:
     if sentence.endswith((".", "!", "?")):
         return sentence[:-1] + marker + sentence[-1]
     return sentence + marker + "."
-
-
-def question_terms_missing(question: str, passages: Sequence[Passage | Citation]) -> list[str]:
-    """Names and figures in the question that none of the passages mentions: the articles found are about something else."""
-    searchable = " ".join(f"{p.title} {p.date} {p.text}" for p in passages)
-    figures, words = find_figures(searchable), _lower_words(searchable)
-    missing = [f.written for f in find_figures(question) if not f.found_in(figures)]
-    return missing + [e for e in find_entities(question) if not _entity_in(e, words)]
 
 
 def unsupported_sentences(text: str, citations: Sequence[Citation], embed: Embed | None) -> tuple[int, int]:

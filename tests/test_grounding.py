@@ -9,7 +9,8 @@ from langchain_core.language_models.fake import FakeListLLM
 
 from qa import answer, ingest
 from qa.chain import ABSTAIN_TEXT, build_chain
-from qa.grounding import find_figures, ground_answer, question_terms_missing, unsupported_figures, unsupported_sentences
+from qa.facts import asks_for_quantity, find_figures, question_terms_missing
+from qa.grounding import REPEATED, ground_answer, unsupported_figures, unsupported_sentences
 from qa.settings import Settings
 from qa.types import Passage
 
@@ -176,3 +177,36 @@ def test_an_answer_with_nothing_supported_abstains_and_still_shows_passages(samp
     assert result.abstained and result.text == ABSTAIN_TEXT and result.citations == []
     assert result.passages, "the closest passages are still returned"
     assert "5 million" in result.removed[0].text
+
+
+def test_a_sentence_repeated_by_the_model_is_kept_once(embed):
+    looped = "Josep Borrell headed the EU delegation [1]. " * 3
+    grounded = ground_answer(looped, SHOWN, embed)
+    assert grounded.text == "Josep Borrell headed the EU delegation [1]."
+    assert [r.reason for r in grounded.removed] == [REPEATED, REPEATED]
+    assert grounded.kept_share < 0.5, "a loop is mostly not an answer"
+
+
+@pytest.mark.parametrize(
+    "question, quantity",
+    [
+        ("How many Yukos employees lost their jobs?", True),
+        ("How much did Kazakhstan export to European countries?", True),
+        ("By what percentage did trade grow?", True),
+        ("What majority did Labour win?", True),
+        ("Who headed the EU delegation?", False),
+        ("What did Kazakhstan offer the EU on rare earths?", False),
+    ],
+)
+def test_questions_asking_for_a_figure_are_recognised(question, quantity):
+    assert asks_for_quantity(question) is quantity
+
+
+def test_an_answer_without_the_figure_a_question_asks_for_abstains(sample_index):
+    settings, _, _ = sample_index
+    # Every sentence is true and cited, but none says how much: that does not answer the question.
+    vague = FakeListLLM(responses=["Kazakhstan and the EU discussed cooperation in trade [1]."])
+    pipeline = build_chain(settings.replace(llm="local"), llm=vague)
+    result = pipeline.answer("How many tonnes of oil did Kazakhstan export to China in 2023?")
+    assert result.abstained and result.text == ABSTAIN_TEXT, result
+    assert any("asks for a figure" in r.reason for r in result.removed), result.removed
