@@ -26,6 +26,8 @@ QUESTIONS = REPO / "qa" / "questions"
 SAMPLE_ARTICLES = REPO / "articles"
 # Whole folders, as bench/retrieval_modes.py ingests them, so sources (and so indexes) match.
 CORPORA = {"bbc": CORPUS / "bbc", "reuters": CORPUS / "reuters21578"}
+# The news among each folder's files (not its README and word lists), for picking --limit subsets.
+NEWS_SOURCES = {"bbc": "bbc/*/*.txt", "reuters": "reuters21578/*.sgm#*"}
 CHILD = Path(__file__).resolve().parent / "_child.py"
 WARM_UP = "What did the minister say about the economy?"  # in no question set, so no set question is cached by it
 # Offline models, no telemetry, and loopback never sent through a proxy.

@@ -21,11 +21,12 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from itertools import cycle, islice
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (CORPORA, REPO, SAMPLE_ARTICLES, WARM_UP, BenchError, embedding_backend, fmt, has_index,
+from _common import (CORPORA, NEWS_SOURCES, REPO, SAMPLE_ARTICLES, WARM_UP, BenchError, embedding_backend, fmt, has_index,
                      load_questions, machine_info, markdown_table, percentile, rate, ratio, run_child)
 from _serve import measure_served_app
 from qa.settings import LLM_MODES
@@ -61,7 +62,7 @@ class Bench:
         return self.index_root / name
 
     def corpus_paths(self, corpus: str) -> list[str]:
-        """The corpus folder, or with --limit a JSON Lines file of its first N articles (as our loaders read them)."""
+        """The corpus folder, or with --limit a JSON Lines file of its first N news articles as our loaders read them."""
         if self.limit is None:
             return [str(CORPORA[corpus])]
         from qa.loaders import iter_articles
@@ -69,7 +70,8 @@ class Bench:
 
         subset = self.scratch / f"{corpus}-first{self.limit}.jsonl"
         if not subset.exists():
-            articles = (a for a in iter_articles([CORPORA[corpus]]) if isinstance(a, Article))
+            articles = (a for a in iter_articles([CORPORA[corpus]])
+                        if isinstance(a, Article) and fnmatch(a.source, NEWS_SOURCES[corpus]))
             records = [{"id": a.source, "title": a.title, "date": a.date, "place": a.place, "outlet": a.outlet,
                         "text": a.text} for a in islice(articles, self.limit)]
             subset.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
