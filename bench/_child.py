@@ -25,7 +25,7 @@ def settings_for(index_dir: str, llm: str = "extractive") -> Settings:
 
 def runtime(settings: Settings) -> dict[str, str]:
     """Which embedding backend was asked for and which class actually embedded, so a mislabelled run shows."""
-    return {"backend": getattr(settings, "embedding_backend", "torch"),
+    return {"backend": settings.embedding_backend,
             "embeddings": type(get_pipeline(settings).embeddings).__name__}
 
 

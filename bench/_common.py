@@ -65,12 +65,10 @@ def run_child(task: str, args: dict[str, Any], *, backend: str | None = None) ->
     return {**json.loads(lines[-1]), "process_s": process_s}
 
 
-def embedding_backend() -> str | None:
-    """The backend the environment selects (QA_EMBEDDING_BACKEND), or None when this qa has no such setting yet."""
-    from qa.settings import Settings, load_settings
+def embedding_backend() -> str:
+    """The backend the environment selects (QA_EMBEDDING_BACKEND, or the setting's default)."""
+    from qa.settings import load_settings
 
-    if "embedding_backend" not in {f.name for f in dataclasses.fields(Settings)}:
-        return None
     return load_settings().embedding_backend
 
 

@@ -267,10 +267,6 @@ def make_bench(args: argparse.Namespace, scratch: Path) -> tuple[Bench, list[str
     notes = []
     backends = split_list(args.backends, BACKENDS, "backends")
     default = embedding_backend()
-    if default is None:
-        notes.append("qa.settings has no embedding_backend (QA_EMBEDDING_BACKEND) yet: every ingest embeds with torch, "
-                     "so only the torch backend is run.")
-        backends, default = ["torch"], "torch"
     if args.limit is not None and args.limit < 1:
         raise SystemExit("--limit must be at least 1.")
     out = args.out.resolve()
