@@ -38,10 +38,9 @@ def test_onnx_backends_agree_with_pytorch(backend, at_least, model_dir, torch_ve
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     agreement = (vectors * torch_vectors).sum(axis=1)
     assert agreement.min() >= at_least, agreement
-    # Batching and length-sorting keep each text's vector: exactly in fp32; int8 quantises
-    # activations with one scale per batch, so a text's vector moves a little with its batch.
+    # A text's vector does not depend on the texts embedded with it (parallel ingests rely on that).
     alone = np.array([embeddings.embed_documents([text])[0] for text in TEXTS])
-    assert (alone * vectors).sum(axis=1).min() >= at_least
+    assert np.abs(alone - vectors).max() < 1e-5
 
 
 def test_export_is_cached_and_reused(model_dir):
