@@ -195,14 +195,15 @@ class NewsStore:
 
     def search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a query embedding, best first, scored by cosine similarity."""
-        if self.count() == 0:
+        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            query_vector, k=k, filter=where
+        )
+        # Counting costs a few ms on a large collection: only when nothing came back is it worth asking why.
+        if not results and self.count() == 0:
             raise EmptyIndexError(
                 f"{self.location[0].upper()}{self.location[1:]} is empty: run `qa ingest articles/` "
                 "(or point QA_INDEX_DIR at an ingested index) first."
             )
-        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-            query_vector, k=k, filter=where
-        )
         return [to_passage(doc, distance) for doc, distance in results]
 
 
