@@ -104,11 +104,12 @@ def process_tree(pid: int) -> list[int]:
 def status_mb(pid: int, field: str) -> float:
     """A memory field of /proc/<pid>/status (VmRSS, VmHWM) in MB; 0 for a process that has exited."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:  # the process exited between listing and reading
+        return 0.0
+    for line in lines:
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
     return 0.0
 
 

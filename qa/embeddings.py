@@ -118,9 +118,10 @@ class OnnxEmbeddings(CachedQueryEmbeddings):
     `max_seq_length`. fp32 batches texts of the same token count, so there is no padding
     to compute, at most `TOKENS_PER_CALL` tokens a call. Int8 quantises activations with
     one scale per call, so it embeds one text a call, which keeps a text's vector the same
-    whatever is ingested beside it. On 2 cores either ran about 1.7x as fast as padded
-    batches of 64 and needed a sixth of the memory (ONNX Runtime keeps its largest
-    activations allocated, and padded batches of long passages need 2 GB).
+    whatever is ingested beside it. On 2 cores, over 3,000 Reuters passages, int8 ran
+    50 passages/s one a call and 60/s in equal-length batches, against 32/s in padded
+    batches of 64, which also peaked at 2.1 GB (ONNX Runtime keeps its largest
+    activations allocated) where one a call stayed near 200 MB.
     """
 
     def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 0, *,
