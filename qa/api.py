@@ -114,8 +114,9 @@ def evaluate(
     baseline: str | Path | None = None,
     settings: Settings | None = None,
     progress: bool = True,
+    split: str | None = None,
 ):
-    """Run a question set through `answer()` against the configured index and LLM; writes the report files."""
+    """Run a question set (or its `split`, "dev" or "test") through `answer()`; writes the report files."""
     from .evaluation import load_questions, run_eval
 
     pipeline = get_pipeline(settings)
@@ -127,10 +128,11 @@ def evaluate(
         "embedding_model": settings.embedding_model,
         "index_chunks": pipeline.store.count(),
         "questions_file": str(questions_path),
+        "split": split or "all",
         "min_score": settings.min_score,
     }
     return run_eval(
-        load_questions(questions_path),
+        load_questions(questions_path, split=split),
         lambda question: pipeline.answer(question, k=k),
         out_dir=out_dir,
         meta=meta,

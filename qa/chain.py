@@ -157,7 +157,7 @@ class Pipeline:
             return None
         vectors = self.embeddings.embed_documents([strip_markers(s) for s in sentences])
         query = self.embeddings.embed_query(question)
-        relevant = [s for s, v in zip(sentences, vectors) if sum(a * b for a, b in zip(query, v)) >= FALLBACK_MIN_SIMILARITY]
+        relevant = [s for s, v in zip(sentences, vectors) if dot(query, v) >= FALLBACK_MIN_SIMILARITY]
         grounded = ground_answer(" ".join(relevant), shown, self.embeddings.embed_documents)
         if _shortfall(question, grounded, whole=True) is not None:
             return None

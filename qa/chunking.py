@@ -14,41 +14,10 @@ embedding model), language detection, and anything that needs a model.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
+from qa.text import PARAGRAPH_BREAK, split_sentences, strip_span
 from qa.types import Article, Chunk
-
-# A full stop, question or exclamation mark (or ellipsis), with any closing quotes or
-# brackets that belong to the same sentence, followed by whitespace or the end.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s|$)")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-_OPENING_PUNCTUATION = "\"'“‘«(["
-
-# Words whose full stop never ends a sentence in news copy: titles, months, company
-# suffixes, Latin shorthand. "U.S.", "e.g." and initials are caught by shape instead.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "col", "capt", "lt", "sgt", "rev",
-    "st", "jr", "sr", "mt", "ft", "inc", "ltd", "corp", "co", "bros", "plc", "vs", "approx",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-}
-# These are abbreviations only before a number ("No. 5"); "said no. Then" ends a sentence.
-_ABBREVIATIONS_BEFORE_NUMBER = {"no", "nos", "vol", "art", "p", "pp", "fig"}
-_DOTTED_SHORTHAND = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}")  # U.S, U.K, e.g, i.e, a.m
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences in `text`, in order, without surrounding whitespace."""
-    spans = []
-    for paragraph_start, paragraph_end in _paragraph_spans(text):
-        start = paragraph_start
-        for match in _SENTENCE_END.finditer(text, paragraph_start, paragraph_end):
-            if _ends_sentence(text, match, paragraph_end):
-                spans.append((start, match.end()))
-                start = match.end()
-        spans.append((start, paragraph_end))
-    return [span for span in (_strip_span(text, *span) for span in spans) if span[0] < span[1]]
-
 
 def chunk_id(source: str, index: int, text: str) -> str:
     """A stable id for a chunk: the same article text always gives the same ids."""
@@ -86,52 +55,12 @@ class _Unit:
     ends_paragraph: bool
 
 
-def _paragraph_spans(text: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for match in _PARAGRAPH_BREAK.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return spans
-
-
-def _ends_sentence(text: str, match: re.Match, paragraph_end: int) -> bool:
-    following = text[match.end():paragraph_end].lstrip().lstrip(_OPENING_PUNCTUATION)
-    if not following:
-        return True
-    if following[0].islower():  # "e.g. the", "U.S. officials", '"Why?" he asked'
-        return False
-    if not match.group().startswith(".") or match.group().startswith(".."):
-        return True
-    word = _word_before(text, match.start())
-    if len(word) == 1 and word.isalpha():  # an initial, as in "J. Smith"
-        return False
-    if _DOTTED_SHORTHAND.fullmatch(word) or word.lower() in _ABBREVIATIONS:
-        return False
-    return not (word.lower() in _ABBREVIATIONS_BEFORE_NUMBER and following[0].isdigit())
-
-
-def _word_before(text: str, position: int) -> str:
-    start = position
-    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in _OPENING_PUNCTUATION:
-        start -= 1
-    return text[start:position]
-
-
-def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def _units(text: str, chunk_chars: int) -> list[_Unit]:
     sentences = split_sentences(text)
     units = []
     for number, (start, end) in enumerate(sentences):
         next_start = sentences[number + 1][0] if number + 1 < len(sentences) else len(text)
-        ends_paragraph = _PARAGRAPH_BREAK.search(text, end, next_start) is not None
+        ends_paragraph = PARAGRAPH_BREAK.search(text, end, next_start) is not None
         pieces = _cut_at_words(text, start, end, chunk_chars)
         for piece_number, (piece_start, piece_end) in enumerate(pieces):
             is_last_piece = piece_number == len(pieces) - 1
@@ -146,10 +75,10 @@ def _cut_at_words(text: str, start: int, end: int, limit: int) -> list[tuple[int
         cut = max(text.rfind(space, start + 1, start + limit + 1) for space in " \n\t")
         if cut <= start:  # one "word" longer than a chunk (a URL, a table): cut it anyway
             cut = start + limit
-        piece = _strip_span(text, start, cut)
+        piece = strip_span(text, start, cut)
         if piece[0] < piece[1]:
             pieces.append(piece)
-        start = _strip_span(text, cut, end)[0]
+        start = strip_span(text, cut, end)[0]
     pieces.append((start, end))
     return pieces
 

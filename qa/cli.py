@@ -84,17 +84,18 @@ def ask(question, k, llm, date_from, date_to, sources, outlets, as_json):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="eval-out", show_default=True, help="Folder for results.jsonl, summary.json, report.md, report.png.")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None, help="summary.json of an earlier run to compare against.")
 @click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a metric's mean is below VALUE (latency and the unsupported rates: above). Repeatable.")
+@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only the dev part (tune on it) or the test part (report it); default both.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @reports_errors
-def evaluate(questions, k, llm, out_dir, baseline, fail_under, quiet):
+def evaluate(questions, k, llm, out_dir, baseline, fail_under, split, quiet):
     """Score answers against a fixed question set."""
     from .api import evaluate as run_evaluation
     from .evaluation import failed_thresholds, parse_thresholds
 
     thresholds = parse_thresholds(fail_under)
-    summary = run_evaluation(questions, k=k, out_dir=out_dir, baseline=baseline, settings=load_settings(llm=llm), progress=not quiet)
+    summary = run_evaluation(questions, k=k, out_dir=out_dir, baseline=baseline, settings=load_settings(llm=llm), progress=not quiet, split=split)
     data = summary.to_dict()
-    click.echo(f"{data['questions']} questions, llm={data['llm']}, k={data['k']}:")
+    click.echo(f"{data['questions']} questions ({data['split']}), llm={data['llm']}, k={data['k']}:")
     for name, value in data["metrics"].items():
         if value is not None:
             click.echo(f"  {name:<22} {value['mean']:.3f}  [{value['low']:.3f}, {value['high']:.3f}]")

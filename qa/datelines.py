@@ -12,17 +12,14 @@ numeric day/month orders that are ambiguous (03/04/2024).
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import re
 from dataclasses import dataclass
 
-from qa.chunking import split_sentences
+from qa.dates import MONTHS
+from qa.text import split_sentences
 
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_MONTH = r"(?i:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"  # Feb, FEB, February
+_MONTH = r"(?i:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"  # Feb, FEB, February
 
 _PLACE = r"(?P<place>[A-Z][A-Z'’\-]+(?: [A-Z][A-Z'’\-]+){0,3})"  # all capitals, as datelines are set
 _DASH = r"[–—-]"
@@ -112,7 +109,7 @@ def normalise_date(value: str) -> str:
 
 
 def _month_number(name: str) -> int:
-    return _MONTHS[name.rstrip(".").lower()]
+    return MONTHS[name.rstrip(".").lower()]
 
 
 def _iso_date(year: str | int, month: str | int, day: str | int) -> str:

@@ -69,9 +69,11 @@ class Question:
     reference: str = ""  # a full reference answer, for semantic similarity
     sources: tuple[str, ...] = ()  # suffixes of the sources holding the answer
     answerable: bool = True
+    split: str = "dev"  # "dev" (tune on it) or "test" (report it; never tuned on)
 
 
-_KNOWN_FIELDS = {"id", "question", "answers", "reference", "sources", "answerable"}
+_KNOWN_FIELDS = {"id", "question", "answers", "reference", "sources", "answerable", "split"}
+SPLITS = ("dev", "test")
 
 
 def _string_list(record: dict, key: str, where: str) -> tuple[str, ...]:
@@ -98,16 +100,19 @@ def parse_question(record: Any, where: str) -> Question:
     reference = record.get("reference", "")
     if not isinstance(reference, str):
         raise QuestionFileError(f"{where}: 'reference' must be a string")
+    split = record.get("split", "dev")
+    if split not in SPLITS:
+        raise QuestionFileError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, not {split!r}")
     answers, sources = _string_list(record, "answers", where), _string_list(record, "sources", where)
     if answerable and not answers:
         raise QuestionFileError(f"{where}: an answerable question needs at least one alias in 'answers'")
     if not answerable and (answers or sources):
         raise QuestionFileError(f"{where}: an unanswerable question must have empty 'answers' and 'sources'")
-    return Question(record["id"].strip(), record["question"].strip(), answers, reference.strip(), sources, answerable)
+    return Question(record["id"].strip(), record["question"].strip(), answers, reference.strip(), sources, answerable, split)
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read and validate a JSON Lines questions file; blank lines are skipped."""
+def load_questions(path: str | Path, *, split: str | None = None) -> list[Question]:
+    """Read and validate a JSON Lines questions file; blank lines are skipped; `split` keeps only that part."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -130,6 +135,12 @@ def load_questions(path: str | Path) -> list[Question]:
         questions.append(question)
     if not questions:
         raise QuestionFileError(f"{path}: holds no questions")
+    if split is not None:
+        if split not in SPLITS:
+            raise QuestionFileError(f"There is no {split!r} part of a question set; choose one of {', '.join(SPLITS)}.")
+        questions = [q for q in questions if q.split == split]
+        if not questions:
+            raise QuestionFileError(f"{path}: holds no {split} questions")
     return questions
 
 

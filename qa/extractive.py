@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from .chunking import split_sentences
-from .citations import word_overlap
+from .text import dot, split_sentences, word_overlap
 from .types import Passage
 
 MAX_SENTENCES = 2
@@ -33,7 +32,7 @@ def extractive_answer(question: str, passages: list[Passage], embeddings: Embedd
     vectors = embeddings.embed_documents([sentence for _, sentence in candidates])
     scored = []
     for (number, sentence), vector in zip(candidates, vectors):
-        similarity = sum(a * b for a, b in zip(query, vector))
+        similarity = dot(query, vector)
         if similarity >= min_score:
             scored.append((similarity + OVERLAP_WEIGHT * word_overlap(question, sentence), number, sentence))
     best = sorted(scored, key=lambda item: -item[0])[:MAX_SENTENCES]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .citations import STOPWORDS
+from .text import STOPWORDS
 from .types import Citation, Passage
 
 _SCALES = {

@@ -27,8 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .chunking import split_sentences
-from .citations import MARKER, word_overlap
+from .text import dot, marker_numbers, split_sentences, strip_markers, word_overlap
 from .facts import Figure, entity_in, lower_words, find_entities, find_figures
 from .types import Citation, Passage, RemovedSentence
 
@@ -53,10 +52,6 @@ INSTRUCTION = re.compile(
 def is_instruction(sentence: str) -> bool:
     """Does this passage sentence tell the reader (or a model) what to do, rather than report something?"""
     return bool(INSTRUCTION.search(sentence))
-
-
-def strip_markers(text: str) -> str:
-    return " ".join(MARKER.sub("", text).split())
 
 
 @dataclass
@@ -167,7 +162,7 @@ class GroundingCheck:
     def _support(self, text: str, vector, figures: list[Figure], entities: list[str], evidence: Evidence) -> Support:
         found_figures = frozenset(n for n, f in enumerate(figures) if f.found_in(evidence.figures))
         found_entities = frozenset(n for n, e in enumerate(entities) if entity_in(e, evidence.words))
-        similarities = [_dot(vector, v) for v in evidence.vectors] if vector is not None else []
+        similarities = [dot(vector, v) for v in evidence.vectors] if vector is not None else []
         overlap = word_overlap(text, evidence.text)
         # The backing sentence: the one stating most of the figures, then the most similar.
         best, best_key = evidence.sentences[0], None
@@ -211,10 +206,6 @@ def _choose(candidates: list[int], supports: dict[int, Support], figures, entiti
     return [] if missing_figures or missing_entities else chosen
 
 
-def _dot(a, b) -> float:
-    return float(sum(x * y for x, y in zip(a, b)))  # vectors are normalised, so this is the cosine
-
-
 @dataclass
 class GroundedAnswer:
     """An answer after the check: kept sentences with renumbered markers, their citations, what was removed."""
@@ -235,7 +226,7 @@ def answer_sentences(text: str) -> list[str]:
 def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -> GroundedAnswer:
     """Keep the supported sentences of `text`, cite what supports them, and say why the rest went."""
     sentences = [s for s in answer_sentences(text) if len(strip_markers(s).strip(" .")) >= MIN_SENTENCE_CHARS]
-    cited = [[n - 1 for n in _marker_numbers(s) if 0 < n <= len(passages)] for s in sentences]
+    cited = [[n - 1 for n in marker_numbers(s) if 0 < n <= len(passages)] for s in sentences]
     verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited))) if sentences else []
     order: list[int] = []
     spans: dict[int, tuple[int, int]] = {}
@@ -264,10 +255,6 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
     return GroundedAnswer(" ".join(kept), citations, removed, share)
 
 
-def _marker_numbers(sentence: str) -> list[int]:
-    return [int(n) for match in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", match.group(1))]
-
-
 def _with_markers(sentence: str, numbers: list[int]) -> str:
     marker = " [" + ", ".join(str(n) for n in numbers) + "]"
     if sentence.endswith((".", "!", "?")):
@@ -282,7 +269,7 @@ def unsupported_sentences(text: str, citations: Sequence[Citation], embed: Embed
         return 0, 0
     by_number = {c.number: n for n, c in enumerate(citations)}
     passages = [Passage(id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date) for c in citations]
-    cited = [[by_number[n] for n in _marker_numbers(s) if n in by_number] for s in sentences]
+    cited = [[by_number[n] for n in marker_numbers(s) if n in by_number] for s in sentences]
     verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited)), reattribute=False)
     return sum(not v.supported for v in verdicts), len(verdicts)
 

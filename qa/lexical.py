@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Iterable
 
 from .dates import date_number
+from .text import STOPWORDS
 from .types import Chunk, embedding_prefix
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from has have how in is it its of on or that the their this "
-    "to was were what when where which who whom why will with about into than then there these those".split()
-)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk_meta (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,

@@ -35,6 +35,7 @@ import unicodedata
 from collections import Counter
 from typing import Callable, Iterable, Sequence
 
+from qa.text import dot, marker_numbers
 from qa.types import Answer, Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -43,7 +44,6 @@ _ARTICLES = {"a", "an", "the"}
 # A point or comma with a digit on both sides is part of a number, not punctuation.
 _NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
 _THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_CITATION_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def normalize_text(text: str, *, drop_thousands_separators: bool = False) -> str:
@@ -136,9 +136,8 @@ def token_f1(text: str, aliases: Sequence[str]) -> float:
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity of two vectors; 0.0 if either is all zeros."""
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    norm = math.sqrt(dot(a, a)) * math.sqrt(dot(b, b))
+    return dot(a, b) / norm if norm else 0.0
 
 
 def semantic_similarity(text: str, reference: str, embed: Embed | None) -> float | None:
@@ -154,7 +153,7 @@ def semantic_similarity(text: str, reference: str, embed: Embed | None) -> float
 
 def citation_markers(text: str) -> list[int]:
     """The numbers of every [n] (or [n, m]) marker in the text, in order."""
-    return [int(n) for group in _CITATION_MARKER.findall(text) for n in group.split(",")]
+    return marker_numbers(text)
 
 
 def citation_validity(answer: Answer) -> float:

@@ -17,8 +17,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from .chunking import split_sentences
-from .citations import content_words
+from .text import MARKER, content_words, link_markers, marker_numbers, split_sentences
 from .errors import QAError
 from .settings import Settings
 from .types import Answer, Citation, Passage
@@ -35,14 +34,12 @@ CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still ru
 FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
 
-CITATION = re.compile(r"\[(\d+)\]")
-
 
 # ---- Answers and sources as HTML ------------------------------------------------------------
 
 def link_citations(text: str, turn: int) -> str:
     """The answer text, escaped, with each [n] a link to source n of this turn in the sources panel."""
-    return CITATION.sub(lambda m: f'<a class="cite" href="#src-{turn}-{m[1]}">[{m[1]}]</a>', html.escape(text))
+    return link_markers(html.escape(text), lambda n: f'<a class="cite" href="#src-{turn}-{n}">{n}</a>')
 
 
 def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]:
@@ -50,12 +47,13 @@ def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]
     the passage sentence sharing the most words with it."""
     if citation.span:
         return [tuple(citation.span)]
-    marker = f"[{citation.number}]"
-    citing = [answer_text[s:e] for s, e in split_sentences(answer_text) if marker in answer_text[s:e]] or [answer_text]
+    citing = [
+        answer_text[s:e] for s, e in split_sentences(answer_text) if citation.number in marker_numbers(answer_text[s:e])
+    ] or [answer_text]
     sentences = split_sentences(citation.text)
     spans = set()
     for claim in citing:
-        words = content_words(CITATION.sub(" ", claim))
+        words = content_words(MARKER.sub(" ", claim))
         overlap, best = max(((len(words & content_words(citation.text[s:e])), (s, e)) for s, e in sentences), default=(0, None))
         if overlap:
             spans.add(best)
