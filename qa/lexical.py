@@ -2,10 +2,12 @@
 
 The lexical index finds exact names and figures that MiniLM blurs. It is updated
 with the collection on every ingest, update and delete (never rebuilt per query),
-and `sync()` rebuilds it from Chroma when the two disagree on the chunk count, which
-covers an ingest killed between the two writes and a Chroma server that another
-machine filled. FTS5's porter stemmer makes "earths" find "earth".
-Left out: fusion with dense results (`retrieval.py`) and phrase queries.
+and `NewsStore.sync_side_indexes` rebuilds it from Chroma when the two disagree on
+the chunk count, which covers an ingest killed between the two writes, a Chroma
+server that another machine filled, and an index written with older columns.
+FTS5's porter stemmer makes "earths" find "earth". A search takes its limits as an
+SQL condition on the chunk columns, which `Filters.sql()` writes.
+Left out: fusion with dense results and what a filter means (`retrieval.py`), phrase queries.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable
 
 from .dates import date_number
 from .text import STOPWORDS
-from .types import Chunk, embedding_prefix
+from .types import Article, Chunk, embedding_prefix
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# The chunk metadata kept beside each text, named as the Chroma metadata keys so that one filter
+# condition names the same field in both; each with the value a Chroma row without the key gets.
+META_COLUMNS = {"source": "", "outlet": "", "article_hash": "", "date_num": 0}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunk_meta (
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, source TEXT NOT NULL, outlet TEXT NOT NULL DEFAULT '',
     article_hash TEXT NOT NULL, date_num INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunk_meta_source ON chunk_meta(source);
 CREATE INDEX IF NOT EXISTS chunk_meta_date ON chunk_meta(date_num);  -- newest_date() runs on every dated query
@@ -45,8 +50,27 @@ class LexicalIndex:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")  # concurrent ingest processes wait instead of failing
+        self._drop_older_layout()
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+
+    def _drop_older_layout(self) -> None:
+        """Drop tables an earlier version wrote with other columns (before `outlet`, say).
+
+        The index is derived from Chroma: an empty one differs from it in count, so
+        `NewsStore.sync_side_indexes` rebuilds it on open, as after an interrupted ingest.
+        """
+        if not self._has_older_layout():
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # of two processes opening an old index, one drops, one waits
+            if self._has_older_layout():
+                self._db.execute("DROP TABLE chunk_meta")
+                self._db.execute("DROP TABLE IF EXISTS chunk_text")
+
+    def _has_older_layout(self) -> bool:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunk_meta)")}
+        return bool(columns) and columns != {"rowid", "id", *META_COLUMNS}
 
     def count(self) -> int:
         with self._lock:
@@ -59,20 +83,20 @@ class LexicalIndex:
         return f"{newest // 10000:04d}-{newest // 100 % 100:02d}-{newest % 100:02d}" if newest else ""
 
     def add(self, chunks: list[Chunk]) -> None:
-        rows = [
-            (c.id, c.article.source, c.article.content_hash, date_number(c.article.date) or 0, c.embedded_text) for c in chunks
-        ]
-        self._insert(rows)
+        self._insert((c.id, _metadata(c.article), c.embedded_text) for c in chunks)
 
-    def _insert(self, rows: Iterable[tuple[str, str, str, int, str]]) -> None:
+    def _insert(self, rows: Iterable[tuple[str, dict, str]]) -> None:
+        """Write (id, chunk metadata, embedded text) rows, replacing any row of the same id."""
+        columns = ", ".join(META_COLUMNS)
+        placeholders = ", ".join("?" for _ in META_COLUMNS)
         with self._lock, self._db:
-            for chunk_id, source, article_hash, date_num, text in rows:
+            for chunk_id, metadata, text in rows:
                 old = self._db.execute("SELECT rowid FROM chunk_meta WHERE id = ?", (chunk_id,)).fetchone()
                 if old:
                     self._delete_rowids([old[0]])
                 cursor = self._db.execute(
-                    "INSERT INTO chunk_meta(id, source, article_hash, date_num) VALUES (?, ?, ?, ?)",
-                    (chunk_id, source, article_hash, date_num),
+                    f"INSERT INTO chunk_meta(id, {columns}) VALUES (?, {placeholders})",
+                    (chunk_id, *(metadata.get(name, default) for name, default in META_COLUMNS.items())),
                 )
                 self._db.execute("INSERT INTO chunk_text(rowid, text) VALUES (?, ?)", (cursor.lastrowid, text))
 
@@ -94,31 +118,23 @@ class LexicalIndex:
                 rows = self._db.execute("SELECT rowid FROM chunk_meta WHERE source = ?", (source,)).fetchall()
                 self._delete_rowids([r[0] for r in rows])
 
-    def search(
-        self, question: str, k: int, *, date_from: int | None = None, date_to: int | None = None, sources: list[str] | None = None
-    ) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) of the k best chunks, best first; higher scores are better."""
+    def search(self, question: str, k: int, *, where: tuple[str, Sequence] = ("", ())) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the k best chunks, best first; higher scores are better.
+
+        `where` is an SQL condition on the chunk columns (source, outlet, date_num) and its
+        parameters, as `Filters.sql()` writes it; "" limits nothing.
+        """
         query = match_query(question)
         if not query:
             return []
+        condition, where_args = where
+        limits = f" AND ({condition})" if condition else ""
         sql = (
             "SELECT m.id, -bm25(chunk_text) FROM chunk_text JOIN chunk_meta m ON m.rowid = chunk_text.rowid "
-            "WHERE chunk_text MATCH ?"
+            f"WHERE chunk_text MATCH ?{limits} ORDER BY bm25(chunk_text) LIMIT ?"
         )
-        params: list = [query]
-        if date_from is not None:
-            sql += " AND m.date_num >= ?"
-            params.append(date_from)
-        if date_to is not None:
-            sql += " AND m.date_num <= ? AND m.date_num > 0"
-            params.append(date_to)
-        if sources:
-            sql += f" AND m.source IN ({', '.join('?' for _ in sources)})"
-            params.extend(sources)
-        sql += " ORDER BY bm25(chunk_text) LIMIT ?"
-        params.append(k)
         with self._lock:
-            return [(row[0], float(row[1])) for row in self._db.execute(sql, params)]
+            return [(row[0], float(row[1])) for row in self._db.execute(sql, [query, *where_args, k])]
 
     def rebuild(self, rows: Iterable[tuple[str, dict, str]]) -> None:
         """Replace everything with (id, chunk metadata, passage text) rows read back from Chroma."""
@@ -128,7 +144,7 @@ class LexicalIndex:
         batch = []
         for chunk_id, metadata, text in rows:
             prefix = embedding_prefix(metadata.get("title", ""), metadata.get("date", ""))
-            batch.append((chunk_id, metadata["source"], metadata.get("article_hash", ""), metadata.get("date_num", 0), prefix + text))
+            batch.append((chunk_id, metadata, prefix + text))
             if len(batch) >= 2000:
                 self._insert(batch)
                 batch = []
@@ -137,3 +153,13 @@ class LexicalIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _metadata(article: Article) -> dict:
+    """The chunk_meta fields of an article's chunks, as `store.chunk_metadata` gives them to Chroma."""
+    return {
+        "source": article.source,
+        "outlet": article.outlet,
+        "article_hash": article.content_hash,
+        "date_num": date_number(article.date) or 0,
+    }

@@ -6,7 +6,9 @@ MiniLM), BM25 (the FTS5 side index), and, when the question names a time ("in
 2023", "on March 5, 1987", "since 2022"), the same two searches restricted to that
 window, which lifts articles from then without hiding the rest (a report on 2023
 figures is often published in 2024). "latest"/"most recent" adds the candidates
-ordered newest first. Explicit filters (`Filters`) are hard limits on every list.
+ordered newest first. Explicit filters (`Filters`) are hard limits on every list:
+their meaning is written once, as conditions from which Chroma's `where`, the BM25
+index's SQL and the check on each retrieved passage are all derived.
 Near-duplicate copies collapse to one passage, the earliest copy's where it was
 retrieved, listing the others in `also_reported_by`; at most `max_per_article`
 passages come from one article. Relevance gating (`min_score`) is the chain's job.
@@ -14,9 +16,12 @@ passages come from one article. Relevance gating (`min_score`) is the chain's jo
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any, NamedTuple
 
 from langchain_core.embeddings import Embeddings
 
@@ -31,7 +36,8 @@ MAX_QUESTION_CHARS = 1000  # MiniLM reads 256 word pieces; the rest would be ign
 # C0/C1 controls, and lone surrogates (from JSON "\ud800" escapes), which the tokenizer refuses.
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|and what about|then|so)\b|\b(it|its|they|them|their|that|this|those|he|she|his|her)\b",
+    r"^(and|but|also|what about|how about|and what about|then|so)\b"
+    r"|\b(it|its|they|them|their|that|this|those|he|she|his|her)\b",
     re.IGNORECASE,
 )
 FOLLOW_UP_MAX_WORDS = 8
@@ -40,9 +46,30 @@ POOL_PER_K = 5  # candidates fetched per list for every passage finally returned
 MIN_POOL = 20
 
 
+class Condition(NamedTuple):
+    """One limit on a chunk field, e.g. `Condition("date_num", "$gte", 20240101)`."""
+
+    field: str  # a chunk metadata key in Chroma and a column of the BM25 side index: date_num, source, outlet
+    operator: str  # a key of OPERATORS
+    value: int | tuple[str, ...]
+
+
+# Each operator in the three forms a filter takes: Chroma's name (the key), SQL, and Python.
+OPERATORS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
+    "$gte": (">=", operator.ge),
+    "$lte": ("<=", operator.le),
+    "$gt": (">", operator.gt),
+    "$in": ("IN", lambda value, allowed: value in allowed),
+}
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Hard limits on what may be retrieved; empty fields limit nothing."""
+    """Hard limits on what may be retrieved; empty fields limit nothing.
+
+    What they mean is written once, in `conditions()`; Chroma's `where`, the BM25
+    index's SQL and the check on a retrieved passage are all derived from it.
+    """
 
     date_from: str = ""  # ISO date, inclusive
     date_to: str = ""  # ISO date, inclusive
@@ -50,7 +77,7 @@ class Filters:
     outlets: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, date_from=None, date_to=None, sources=None, outlets=None) -> "Filters":
+    def build(cls, date_from=None, date_to=None, sources=None, outlets=None) -> Filters:
         """Filters from API arguments: dates as `date` objects or YYYY-MM-DD text, lists of names."""
         return cls(
             date_from=_iso_date(date_from, "date_from"),
@@ -63,29 +90,45 @@ class Filters:
     def has_dates(self) -> bool:
         return bool(self.date_from or self.date_to)
 
+    def conditions(self) -> list[Condition]:
+        """What the filters mean, as conditions that must all hold."""
+        conditions = []
+        if self.date_from:
+            conditions.append(Condition("date_num", "$gte", date_number(self.date_from)))
+        if self.date_to:
+            # An undated chunk (date_num 0) is not "before" any date.
+            conditions += [Condition("date_num", "$lte", date_number(self.date_to)), Condition("date_num", "$gt", 0)]
+        if self.sources:
+            conditions.append(Condition("source", "$in", tuple(self.sources)))
+        if self.outlets:
+            conditions.append(Condition("outlet", "$in", tuple(self.outlets)))
+        return conditions
+
     def where(self) -> dict | None:
         """The Chroma `where` clause for these filters."""
-        clauses: list[dict] = []
-        if self.date_from:
-            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
-        if self.date_to:
-            clauses += [{"date_num": {"$lte": date_number(self.date_to)}}, {"date_num": {"$gt": 0}}]
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.outlets:
-            clauses.append({"outlet": {"$in": list(self.outlets)}})
+        clauses = [
+            {c.field: {c.operator: list(c.value) if isinstance(c.value, tuple) else c.value}} for c in self.conditions()
+        ]
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def sql(self) -> tuple[str, list]:
+        """An SQL condition on the BM25 side index's columns, with its parameters ("" when nothing is limited)."""
+        parts, params = [], []
+        for c in self.conditions():
+            if isinstance(c.value, tuple):
+                parts.append(f"{c.field} {OPERATORS[c.operator][0]} ({', '.join(['?'] * len(c.value))})")
+                params += c.value
+            else:
+                parts.append(f"{c.field} {OPERATORS[c.operator][0]} ?")
+                params.append(c.value)
+        return " AND ".join(parts), params
+
     def admits(self, passage: Passage) -> bool:
-        number = date_number(passage.date) or 0
-        return (
-            (not self.date_from or number >= date_number(self.date_from))
-            and (not self.date_to or 0 < number <= date_number(self.date_to))
-            and (not self.sources or passage.source in self.sources)
-            and (not self.outlets or passage.outlet in self.outlets)
-        )
+        """Whether a retrieved passage meets the filters."""
+        fields = {"date_num": date_number(passage.date) or 0, "source": passage.source, "outlet": passage.outlet}
+        return all(OPERATORS[c.operator][1](fields[c.field], c.value) for c in self.conditions())
 
 
 def _iso_date(value, name: str) -> str:
@@ -150,12 +193,24 @@ def window_slack(hint: TimeHint) -> timedelta:
 class Retriever:
     """Dense, lexical, date and duplicate handling over one store; build once, use from many threads."""
 
-    def __init__(self, store: NewsStore, embeddings: Embeddings, lexical: LexicalIndex | None, duplicates: DuplicateIndex | None, *, mode: str = "hybrid", use_dates: bool = True, max_per_article: int = 2):
+    def __init__(
+        self,
+        store: NewsStore,
+        embeddings: Embeddings,
+        lexical: LexicalIndex | None,
+        duplicates: DuplicateIndex | None,
+        *,
+        mode: str = "hybrid",
+        use_dates: bool = True,
+        max_per_article: int = 2,
+    ):
         self.store, self.embeddings, self.lexical, self.duplicates = store, embeddings, lexical, duplicates
         self.mode = mode if lexical is not None else "dense"
         self.use_dates, self.max_per_article = use_dates, max_per_article
 
-    def retrieve(self, question: str, k: int, *, filters: Filters = Filters(), history: list | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int, *, filters: Filters = Filters(), history: list | None = None
+    ) -> list[Passage]:
         """The k best passages for the question, best first."""
         query = standalone_question(clean_question(question), history)
         vector = self.embeddings.embed_query(query)
@@ -181,16 +236,16 @@ class Retriever:
         ordered = [found[i] for i in fuse(ranked_lists) if i in found and filters.admits(found[i])]
         return self._diversify(ordered, k)
 
-    def _searches(self, query: str, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]) -> list[list[str]]:
+    def _searches(
+        self, query: str, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]
+    ) -> list[list[str]]:
         lists = []
         if self.mode != "bm25":
             dense = self.store.search(vector, pool, filters.where())
             found.update({p.id: p for p in dense})
             lists.append([p.id for p in dense])
         if self.mode != "dense":
-            hits = self.lexical.search(
-                query, pool, date_from=date_number(filters.date_from), date_to=date_number(filters.date_to), sources=list(filters.sources) or None
-            )
+            hits = self.lexical.search(query, pool, where=filters.sql())
             lists.append([chunk_id for chunk_id, _ in hits])
         return lists
 
