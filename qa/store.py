@@ -12,9 +12,10 @@ Ranking and filtering policy lives in `retrieval.py`, not here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -158,27 +159,31 @@ class NewsStore:
             return []
         rows = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         query = np.asarray(query_vector, dtype=np.float32)
+        columns = zip(rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"], strict=True)
         return [
             passage_from_row(chunk_id, text, metadata, float(np.dot(np.asarray(vector, dtype=np.float32), query)))
-            for chunk_id, text, metadata, vector in zip(rows["ids"], rows["documents"], rows["metadatas"], rows["embeddings"])
+            for chunk_id, text, metadata, vector in columns
         ]
 
     def sync_side_indexes(self, progress: bool = True) -> None:
         """Rebuild the BM25 index and duplicate signatures from Chroma when they disagree with it.
 
-        That happens after an ingest was killed between the writes, or when other machines
-        filled a Chroma server; a clean run finds the counts equal and does nothing.
+        That happens after an ingest was killed between the writes, when other machines
+        filled a Chroma server, or when the BM25 index was written with older columns
+        (`LexicalIndex` then starts empty); a clean run finds the counts equal and does nothing.
         """
         if self.lexical is None or self.lexical.count() == self.count():
             return
         from tqdm.auto import tqdm
 
         rows, texts, dates = [], {}, {}
-        bar = tqdm(total=self.count(), unit="chunk", desc="Rebuilding the BM25 index", disable=not progress, leave=False)
+        bar = tqdm(
+            total=self.count(), unit="chunk", desc="Rebuilding the BM25 index", disable=not progress, leave=False
+        )
         offset = 0
         while True:
             page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"]):
+            for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
                 rows.append((chunk_id, metadata, text))
                 texts.setdefault(metadata["source"], []).append((metadata.get("chunk_index", 0), text))
                 dates[metadata["source"]] = metadata.get("date_num", 0)
@@ -195,9 +200,7 @@ class NewsStore:
 
     def search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a query embedding, best first, scored by cosine similarity."""
-        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-            query_vector, k=k, filter=where
-        )
+        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
         # Counting costs a few ms on a large collection: only when nothing came back is it worth asking why.
         if not results and self.count() == 0:
             raise EmptyIndexError(
@@ -275,6 +278,8 @@ def open_store(settings: Settings, embeddings: Embeddings, model_name: str) -> N
         collection_configuration={"hnsw": {"space": "cosine"}},
     )
     path = side_index_path(settings)
-    store = NewsStore(vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path))
+    store = NewsStore(
+        vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path)
+    )
     store.sync_side_indexes()
     return store

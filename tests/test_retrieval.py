@@ -9,9 +9,9 @@ import pytest
 from conftest import ARTICLES, KAZINFORM, TREND
 from qa import answer
 from qa.api import get_pipeline, ingest
+from qa.dates import TimeHint
 from qa.errors import QuestionError
 from qa.retrieval import Filters, fuse, window_slack
-from qa.dates import TimeHint
 from qa.settings import Settings
 
 
@@ -64,7 +64,9 @@ def test_explicit_date_and_source_filters_limit_what_is_retrieved(sample_index):
     settings, _, _ = sample_index
     late = answer("Who headed the EU delegation?", date_from="2024-01-01", settings=settings.replace(llm="extractive"))
     assert all(p.date >= "2024-01-01" for p in late.passages) and late.passages
-    only = answer("Who headed the EU delegation?", sources=[f"articles/{KAZINFORM}"], settings=settings.replace(llm="extractive"))
+    only = answer(
+        "Who headed the EU delegation?", sources=[f"articles/{KAZINFORM}"], settings=settings.replace(llm="extractive")
+    )
     assert {p.source for p in only.passages} == {f"articles/{KAZINFORM}"}
     assert "Borrell" in only.text
 
