@@ -7,6 +7,7 @@ from qa.chunking import chunk_article
 from qa.duplicates import DuplicateIndex, Member, minhash, preferred_copy, similarity
 from qa.lexical import LexicalIndex, match_query
 from qa.loaders import parse_text_article
+from qa.retrieval import Filters
 
 
 def seed(name: str):
@@ -26,8 +27,9 @@ def test_bm25_finds_exact_figures_and_names_and_follows_updates(tmp_path):
     best_id, _ = index.search("Jankauskas", k=1)[0]
     assert best_id in {c.id for c in chunk_article(trend)}
     assert index.search("rare earths", k=5), "the porter stemmer matches earth/earths"
-    assert index.search("Borrell", k=5, date_from=20240101) == [], "the Kazinform article is from 2022"
-    assert index.search("Borrell", k=5, sources=[trend.source]) == []
+    after_2023 = Filters(date_from="2024-01-01").sql()
+    assert index.search("Borrell", k=5, where=after_2023) == [], "the Kazinform article is from 2022"
+    assert index.search("Borrell", k=5, where=Filters(sources=(trend.source,)).sql()) == []
     index.delete_sources([kazinform.source])
     assert index.search("Borrell", k=5) == []
     index.add(chunk_article(kazinform))
