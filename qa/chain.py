@@ -1,18 +1,23 @@
-"""The answering chain: retrieve, prompt, generate, cite, or abstain.
+"""The answering chain: retrieve, select the evidence, ask the LLM for the short answer, check, stream.
 
-Wired in one place, `build_chain(settings, *, embeddings=None, llm=None, store=None)`,
-so tests and other callers hand in components instead of patching. Generation is
-a LangChain LCEL runnable (prompt | llm | parser); `stream()` yields the growing text
-and finally the `Answer`, and `answer()` is its last item, so the UI, the Python API
-and the evaluation see the same result. Components load on first use, once. When the
-LLM fails while generating (`LLMUnavailableError`: down, too slow, a broken reply), the
-answer is the extractive one, with `Answer.llm` saying why.
+Wired in one place, `build_chain(settings, *, embeddings=None, llm=None, store=None)`, so
+tests and other callers hand in components instead of patching. The steps:
+1. retrieve passages (`retrieval.py`) and rank their sentences (`evidence.py`);
+2. `policy.choose_evidence` picks the sentence(s) that answer, or abstains;
+3. the LLM (a LangChain LCEL runnable, prompt | llm | parser) reads only those sentences
+   and gives the short direct answer, which `policy.check_short_answer` accepts only
+   when it is copied from them;
+4. `compose.py` words the answer and `grounding.py` checks every sentence of it;
+5. `stream()` yields the checked text sentence by sentence, each item a prefix of the
+   next, then the `Answer`; `answer()` is its last item, so the UI, the Python API and
+   the evaluation see the same result. Nothing unchecked is ever yielded.
+Components load on first use, once. Which route an answer took, and why, is decided in
+`policy.py` and carried in `Answer.route` and `Answer.reason`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections import deque
 from functools import cached_property
 from typing import Iterator
@@ -20,28 +25,25 @@ from typing import Iterator
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.llms import BaseLLM
 
-from .citations import cite, is_abstention, strip_passage_headers
+from . import policy
+from .citations import cite, strip_passage_headers
+from .compose import compose_answer
 from .embeddings import make_embeddings
 from .errors import LLMUnavailableError
-from .extractive import extractive_answer
-from .facts import asks_for_quantity, find_figures, question_terms_missing
-from .grounding import GroundedAnswer, answer_sentences, ground_answer, strip_markers
-from .llms import STOP, build_llm
+from .evidence import rank_sentences
+from .grounding import answer_sentences, ground_answer
+from .llms import build_llm
 from .prompts import render_prompt
 from .retrieval import Filters, Retriever, clean_question
 from .settings import Settings
 from .store import NewsStore, open_store
-from .types import Answer, Passage, RemovedSentence
+from .text import remember_vectors
+from .types import Answer, Passage, RemovedSentence, Route
 
 ABSTAIN_TEXT = "The articles in the index don't answer this question."
-# Below this share of its characters surviving the check, what is left of an answer is a
-# fragment that no longer answers the question as asked.
-MIN_KEPT_SHARE = 0.5
-TOO_LITTLE_KEPT = "too little of the answer was supported to keep this part"
-NO_FIGURE = "the question asks for a figure and the answer states none"
-# How close to the question a quoted sentence must be to stand in for the LLM's answer;
-# see README "Grounding" for the measurements behind it.
-FALLBACK_MIN_SIMILARITY = 0.5
+# The short answer is a phrase on one line; past it a base model starts the next example.
+SHORT_ANSWER_STOP = ["\n", "Question:", "Sentences:"]
+SHORT_ANSWER_MAX_TOKENS = 24
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,8 @@ log = logging.getLogger(__name__)
 class Pipeline:
     """One configured set of components; build it once per process and reuse it."""
 
-    def __init__(self, settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None, store: NewsStore | None = None):
+    def __init__(self, settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None,
+                 store: NewsStore | None = None):
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
         self._llm = llm
@@ -64,23 +67,22 @@ class Pipeline:
         return self._llm if self._llm is not None else build_llm(self.settings)
 
     @property
-    def llm_name(self) -> str:
-        return self.settings.llm
+    def llm_loaded(self) -> bool:
+        """Has this pipeline built its LLM yet (so another pipeline of the same LLM settings may share it)?"""
+        return "llm" in vars(self)
 
     @cached_property
-    def generation(self):
-        """prompt | llm | text, as an LCEL runnable."""
+    def short_answer(self):
+        """prompt | llm | text, as an LCEL runnable: the short answer the chosen sentences give."""
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
 
-        return RunnableLambda(self.render_prompt) | self.llm.bind(stop=STOP) | StrOutputParser()
+        bound = self.llm.bind(stop=SHORT_ANSWER_STOP, max_tokens=SHORT_ANSWER_MAX_TOKENS)
+        return RunnableLambda(self.render_prompt) | bound | StrOutputParser()
 
     def render_prompt(self, inputs: dict) -> str:
-        passages = [
-            {"title": p.title or p.source, "date": p.date, "outlet": p.outlet, "text": " ".join(p.text.split())}
-            for p in inputs["passages"]
-        ]
-        return render_prompt("answer", prompts_dir=self.settings.prompts_dir, question=inputs["question"], passages=passages)
+        return render_prompt("short_answer", prompts_dir=self.settings.prompts_dir, question=inputs["question"],
+                             sentences=" ".join(inputs["sentences"]))
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -90,111 +92,67 @@ class Pipeline:
             mode=self.settings.retrieval, use_dates=self.settings.dates, max_per_article=self.settings.max_per_article,
         )
 
-    def retrieve(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(self, question: str, *, k: int | None = None, history: list | None = None,
+                 filters: Filters | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, k or self.settings.k, filters=filters or Filters(), history=history)
 
-    def stream(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text as it grows, then the finished `Answer`."""
+    def stream(self, question: str, *, k: int | None = None, history: list | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield the checked answer text as it grows, sentence by sentence, then the finished `Answer`."""
         question = clean_question(question)
         passages = self.retrieve(question, k=k, history=history, filters=filters)
         relevant = [p for p in passages if p.score >= self.settings.min_score]
-        if not relevant:
-            yield self._abstain(question, passages)
+        embed = remember_vectors(self.embeddings.embed_documents)  # ranking and grounding embed the same sentences
+        ranked = rank_sentences(question, relevant, self.embeddings.embed_query(question), embed,
+                                policy.EVIDENCE_WEIGHTS) if relevant else []
+        choice = policy.choose_evidence(question, relevant, ranked)
+        if choice.abstain:
+            yield self._abstain(question, passages, choice.reason)
             return
-        if self.llm is None:
-            text = extractive_answer(question, relevant, self.embeddings, self.settings.min_score)
-        else:
-            text = ""
+        quoted = [c.text for c in choice.sentences]
+        short, rejected, llm_error = None, None, None
+        if self.llm is not None:
             try:
-                for piece in self.generation.stream({"question": question, "passages": relevant}):
-                    text += piece
-                    yield text
+                # Streamed, not invoked: the streaming path is the one that turns every server fault into our error.
+                pieces = self.short_answer.stream({"question": question, "sentences": quoted})
+                short = strip_passage_headers("".join(pieces))
             except LLMUnavailableError as error:
-                # A server that is down, slow or talking nonsense should not silence the chat: quote
-                # the passages instead, and say why. Configuration errors were raised by `self.llm`.
-                log.warning("answering from the passages instead: %s", error)
-                text = extractive_answer(question, relevant, self.embeddings, self.settings.min_score)
-                result = self._finish(question, text, relevant, passages, quoted=True)
-                yield replace(result, llm=f"extractive (LLM unavailable: {error})")
-                return
-        yield self._finish(question, text, relevant, passages)
+                # A server that is down, slow or talking nonsense should not silence the chat: quote instead.
+                log.warning("quoting the passages instead: %s", error)
+                llm_error = str(error)
+            if short is not None and self.settings.grounding:
+                rejected = policy.check_short_answer(short, quoted, question)
+        route, reason = policy.route_for(self.settings.llm, rejected, llm_error)
+        removed = [RemovedSentence(short, rejected)] if short and rejected else []
+        text = compose_answer(None if rejected else short, choice.sentences, relevant)
+        if self.settings.grounding:
+            grounded = ground_answer(text, relevant, embed)
+            text, citations, removed = grounded.text, grounded.citations, removed + grounded.removed
+        else:
+            text, citations = cite(text, relevant)
+        if not citations:
+            yield self._abstain(question, passages, policy.NO_SENTENCE, removed)
+            return
+        shown = ""
+        for sentence in answer_sentences(text):
+            shown = text[: text.index(sentence, len(shown)) + len(sentence)]
+            yield shown
+        yield Answer(question=question, text=text, abstained=False, citations=citations, passages=passages,
+                     llm=self.settings.llm, removed=removed, route=route, reason=reason)
 
-    def answer(self, question: str, *, k: int | None = None, history: list | None = None, filters: Filters | None = None) -> Answer:
+    def answer(self, question: str, *, k: int | None = None, history: list | None = None,
+               filters: Filters | None = None) -> Answer:
         # The stream's last item is the finished Answer; the text it grew through is not needed here.
         return deque(self.stream(question, k=k, history=history, filters=filters), maxlen=1)[0]
 
-    def _finish(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage], *, quoted: bool = False) -> Answer:
-        """Ground the text; `quoted` says it is already the extractive answer, so there is nothing to fall back to."""
-        text = strip_passage_headers(text)
-        if is_abstention(text):
-            return self._abstain(question, retrieved)
-        if not self.settings.grounding:
-            return self._finish_ungrounded(question, text, shown, retrieved)
-        grounded = ground_answer(text, shown, self.embeddings.embed_documents)
-        shortfall = _shortfall(question, grounded)
-        if shortfall is None:
-            return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
-                          passages=retrieved, llm=self.llm_name, removed=grounded.removed)
-        removed = grounded.removed + [RemovedSentence(s, shortfall) for s in answer_sentences(grounded.text)]
-        if self.llm is not None and not quoted:
-            fallback = self._extractive_fallback(question, shown, retrieved, removed)
-            if fallback is not None:
-                return fallback
-        return self._abstain(question, retrieved, removed)
-
-    def _extractive_fallback(self, question: str, shown: list[Passage], retrieved: list[Passage], removed: list[RemovedSentence]) -> Answer | None:
-        """The retrieved sentences closest to the question, in place of an LLM answer that lost its sentences.
-
-        Quoted sentences cannot invent a figure, but they can answer a question the articles
-        do not answer with a nearby fact, so they must be close to the question, the
-        passages shown must mention every name and figure the question asks about, and
-        the quoted sentences (with their articles' titles and dates) every figure it names.
-        """
-        if question_terms_missing(question, shown):
-            return None
-        sentences = answer_sentences(extractive_answer(question, shown, self.embeddings, self.settings.min_score))
-        if not sentences:
-            return None
-        vectors = self.embeddings.embed_documents([strip_markers(s) for s in sentences])
-        query = self.embeddings.embed_query(question)
-        relevant = [s for s, v in zip(sentences, vectors) if dot(query, v) >= FALLBACK_MIN_SIMILARITY]
-        grounded = ground_answer(" ".join(relevant), shown, self.embeddings.embed_documents)
-        if _shortfall(question, grounded, whole=True) is not None:
-            return None
-        return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
-                      passages=retrieved, llm=f"{self.llm_name}+extractive", removed=removed)
-
-    def _finish_ungrounded(self, question: str, text: str, shown: list[Passage], retrieved: list[Passage]) -> Answer:
-        """The answer as the model cited it, without the sentence check (QA_GROUNDING=off)."""
-        cited_text, citations = cite(text, shown)
-        if not citations:
-            # Nothing in the passages backs the text: it came from the model's own memory.
-            return self._abstain(question, retrieved)
-        return Answer(question=question, text=cited_text, abstained=False, citations=citations, passages=retrieved, llm=self.llm_name)
-
-    def _abstain(self, question: str, retrieved: list[Passage], removed: list[RemovedSentence] | None = None) -> Answer:
+    def _abstain(self, question: str, retrieved: list[Passage], reason: str,
+                 removed: list[RemovedSentence] | None = None) -> Answer:
         # The closest passages are still returned, so the reader can look for themselves.
-        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, passages=retrieved, llm=self.llm_name, removed=removed or [])
+        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, passages=retrieved, llm=self.settings.llm,
+                      removed=removed or [], route=Route.ABSTAINED, reason=reason)
 
 
-def build_chain(settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None, store: NewsStore | None = None) -> Pipeline:
+def build_chain(settings: Settings, *, embeddings: Embeddings | None = None, llm: BaseLLM | None = None,
+                store: NewsStore | None = None) -> Pipeline:
     """The one place components are put together."""
     return Pipeline(settings, embeddings=embeddings, llm=llm, store=store)
-
-
-def _shortfall(question: str, grounded: GroundedAnswer, *, whole: bool = False) -> str | None:
-    """Why what survived the check does not answer the question, or None when it does.
-
-    `whole`: every figure the question names ("in 2005") must also be in the answer or its
-    citations' titles and dates, as quoted sentences picked by similarity may be about another year.
-    """
-    if not grounded.citations or grounded.kept_share < MIN_KEPT_SHARE:
-        return TOO_LITTLE_KEPT
-    stated = find_figures(strip_markers(grounded.text))
-    if asks_for_quantity(question) and not stated:
-        return NO_FIGURE
-    if whole:
-        stated += find_figures(" ".join(f"{c.title} {c.date}" for c in grounded.citations))
-        if any(not f.found_in(stated) for f in find_figures(question)):
-            return TOO_LITTLE_KEPT
-    return None

@@ -35,6 +35,8 @@ from .types import Passage
 MAX_QUESTION_CHARS = 1000  # MiniLM reads 256 word pieces; the rest would be ignored anyway
 # C0/C1 controls, and lone surrogates (from JSON "\ud800" escapes), which the tokenizer refuses.
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# A terminal colour code pasted with the question ("\x1b[31m") is formatting, not words.
+TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|and what about|then|so)\b"
     r"|\b(it|its|they|them|their|that|this|those|he|she|his|her)\b",
@@ -146,7 +148,7 @@ def clean_question(question: str) -> str:
     """The question without control characters and extra spaces, cut to MAX_QUESTION_CHARS."""
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
-    cleaned = " ".join(CONTROL.sub(" ", question).split())
+    cleaned = " ".join(CONTROL.sub(" ", TERMINAL_ESCAPE.sub(" ", question)).split())
     if not re.search(r"\w", cleaned):
         raise QuestionError("Please type a question (it was empty or only punctuation).")
     return cleaned[:MAX_QUESTION_CHARS]

@@ -38,7 +38,7 @@ from qa.errors import LLMUnavailableError, QuestionError
 from qa.loaders import iter_articles
 from qa.retrieval import MAX_QUESTION_CHARS
 from qa.settings import Settings
-from qa.types import Answer, Article
+from qa.types import Answer, Article, Route
 
 QA = [sys.executable, "-m", "qa.cli"]
 RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
@@ -338,19 +338,20 @@ def test_a_failing_llm_server_gives_the_extractive_answer_marked_with_the_reason
     elapsed = time.perf_counter() - started
     result = items[-1]
     assert isinstance(result, Answer)
-    assert result.llm.startswith("extractive (LLM unavailable: ") and base_url in result.llm, result.llm
+    assert result.route is Route.FALLBACK_QUOTED and "LLM failed" in result.reason and base_url in result.reason, result
     assert not result.abstained and "rare earth" in result.text.lower() and result.citations, result.text
     assert "monkey" not in result.text
     # Two tries (the client retries once) of at most the timeout each, plus the backoff.
     assert elapsed < 4 * LLM_TIMEOUT + 10, elapsed
     if mode == "stall":
-        assert items[0] == NONSENSE[0], items  # what streamed before the stall is replaced by the answer
+        # What the model sent before the stall was never checked, so it never reached the stream.
+        assert not any(NONSENSE[0] in item for item in items[:-1]), items
 
 
 def test_an_llm_talking_nonsense_is_not_passed_on(sample_index, fake_llm):
     result = answer(RARE_EARTHS, settings=openai_settings(sample_index, fake_llm.url("nonsense")))
     assert "monkey" not in result.text and "[7]" not in result.text, result.text
-    assert result.llm in ("openai", "openai+extractive"), result.llm
+    assert result.route in (Route.GENERATED, Route.FALLBACK_QUOTED, Route.ABSTAINED), result.route
     assert result.abstained or "rare earth" in result.text.lower(), result.text
 
 
