@@ -20,6 +20,7 @@ from datetime import date
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
 MONTHS["sept"] = 9
+WEEKDAYS = {name.lower() for name in calendar.day_name} | {name.lower() for name in calendar.day_abbr}
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _YEAR = r"((?:19|20)\d{2})"
 
@@ -109,3 +110,12 @@ def date_number(value: date | str | None) -> int | None:
     if isinstance(value, str):
         return int(value.replace("-", "")[:8])
     return value.year * 10000 + value.month * 100 + value.day
+
+
+def spell_date(iso: str) -> str:
+    """"2022-11-18" -> "18 November 2022", as a reader writes it; text that is not an ISO date comes back as it is."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"

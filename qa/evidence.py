@@ -1,0 +1,210 @@
+"""Evidence selection: the sentences of the retrieved passages ranked as answers to the question.
+
+A passage of 700 characters holds five or six sentences, and usually only one of them
+answers the question. Each sentence is scored on:
+- meaning: the cosine of its embedding and the question's (MiniLM);
+- words: the share of the question's content words it contains, each weighted by how
+  rare it is among the candidate sentences (a local IDF, so "Kazakhstan" in every
+  sentence counts for little and "Tileuberdi" for much);
+- kind: whether it states the kind of thing the question asks for (a figure for "how
+  much", a percentage for "what percentage", a date for "when", a name for "who",
+  "where" and "which") that the question does not already state;
+- rank: the retrieval rank of its passage;
+- time: whether its article is from when the question asks about ("on March 5, 1987",
+  "the latest"), since wire services repeat the same sentence every week with new figures.
+
+The weights and the gate a sentence must pass to answer at all live in `policy.py`,
+beside the measurements that set them. Left out: reading the sentence (that is the
+LLM's or the quote's business) and deciding to abstain.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Callable, Sequence
+
+from .dates import parse_time_expression
+from .facts import find_entities, find_figures, lower_words
+from .text import STOPWORDS, dot, split_sentences
+from .types import Passage
+
+
+class Kind(str, Enum):
+    """What a question asks for."""
+
+    QUANTITY = "quantity"  # how many, how much, what level
+    PERCENT = "percent"  # what percentage, what rate
+    TIME = "time"  # when, what date
+    NAME = "name"  # who, where, which (a person, place, body or title)
+    OTHER = "other"
+
+
+_KINDS = [
+    (Kind.PERCENT, re.compile(r"\b(?:what|which) (?:\w+ ){0,3}(?:percentage|per ?cent|share|proportion|rate|yield)\b"
+                              r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b", re.I)),
+    (Kind.QUANTITY, re.compile(r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
+                               r"|\b(?:what|which) (?:\w+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
+                               r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
+                               r"loss|revenue|earnings|volume|output|claims|supply)\b", re.I)),
+    (Kind.TIME, re.compile(r"\bwhen\b|\b(?:what|which) (?:date|day|year|month|week)\b|\bin what year\b", re.I)),
+    (Kind.NAME, re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:\w+ ){0,3}(?:city|country|town|court|seat|"
+                           r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
+                           r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
+                           r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
+                           r"|\bin which\b|\bto whom\b|\bwhich\b", re.I)),
+]
+_MONTH_OR_DAY = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|"
+    r"dec(?:ember)?|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow)\b|\b(?:19|20)\d\d\b",
+    re.I,
+)
+MIN_SENTENCE_CHARS = 20
+FOCUS_WORDS = 3  # content words after the question word that say what is asked
+FOCUS_BOOST = 2.0  # how much more a focus word weighs than another word of the question  # datelines and captions ("Photo: gov.kz") say nothing on their own
+
+
+def question_kind(question: str) -> Kind:
+    """The kind of answer the question asks for, from its earliest question phrase ("who ... when" asks who).
+
+    At the same place the pattern listed first wins, so "what rate" is a percentage, not a quantity.
+    """
+    found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))]
+    return min(found)[2] if found else Kind.OTHER
+
+
+def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
+    """Does the sentence state something of `kind` that the question does not already state?"""
+    if kind in (Kind.QUANTITY, Kind.PERCENT):
+        asked = find_figures(question)
+        new = [f for f in find_figures(sentence) if not f.found_in(asked)]
+        if kind is Kind.PERCENT:
+            return any(f.percent for f in new)
+        # A bare year or day of the month is a date, not an amount.
+        return any(f.scaled or f.percent or not _looks_like_date(f.mantissa) or "," in f.written for f in new)
+    if kind is Kind.TIME:
+        asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
+        return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))
+    if kind is Kind.NAME:
+        asked = lower_words(question)
+        # The first word is capitalised because it starts the sentence ("Computer firm Apple ...").
+        rest = sentence.split(" ", 1)[1] if " " in sentence else ""
+        return any(e.lower() not in asked for e in find_entities(rest))
+    return True
+
+
+def _looks_like_date(number: float) -> bool:
+    return number.is_integer() and (1 <= number <= 31 or 1900 <= number <= 2100)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage, scored as an answer to the question."""
+
+    passage: int  # index in the passages given
+    span: tuple[int, int]  # in the passage's text
+    text: str  # whitespace-normalised
+    similarity: float
+    overlap: float  # IDF-weighted share of the question's content words in the sentence
+    offers_kind: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the features add up to a sentence's score; the values are set, with their measurements, in `policy.py`."""
+
+    overlap: float  # per unit of IDF-weighted word overlap
+    kind: float  # for stating what the question asks for
+    rank: float  # subtracted per place down the retrieval ranking
+    time: float  # for an article dated inside the question's time window, or the newest one for "latest"
+    focus_boost: float  # how much more a focus word weighs than another word of the question
+    focus_words: int  # content words after the question word that say what is asked
+    min_chars: int  # shorter sentences (datelines, captions) are not candidates
+
+
+_QUESTION_WORD = re.compile(r"\b(?:who(?:m|se)?|what|which|where|when|how(?: many| much)?)\b", re.I)
+_AUXILIARY = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can"}
+
+
+def focus_terms(question: str, count: int) -> set[str]:
+    """The words right after the question word ("which *judge heard*", "how much did *Kazakhstan export*"): what
+    the question is about, as against the context that pins it down."""
+    match = _QUESTION_WORD.search(question)
+    if not match:
+        return set()
+    following = re.findall(r"[\w'’]+", question[match.end():].lower())
+    picked = [w for w in following if w not in STOPWORDS and w not in _AUXILIARY][:count]
+    return {_stem(w) for w in picked}
+
+
+def asks_for_window(question: str, passages: Sequence[Passage]) -> bool:
+    """Does the question name a time ("on March 5, 1987", "since July") that dated passages can be held to?"""
+    dated = [p.date for p in passages if p.date]
+    return bool(dated) and parse_time_expression(question, date.fromisoformat(max(dated))).has_window
+
+
+def timely_passages(question: str, passages: Sequence[Passage]) -> set[int]:
+    """Indexes of the passages dated when the question asks about: inside its window, or the newest for "latest"."""
+    dated = {n: p.date for n, p in enumerate(passages) if p.date}
+    if not dated:
+        return set()
+    hint = parse_time_expression(question, date.fromisoformat(max(dated.values())))
+    if hint.has_window:
+        start, end = (hint.start or date.min).isoformat(), (hint.end or date.max).isoformat()
+        return {n for n, day in dated.items() if start <= day <= end}
+    if hint.recent:
+        newest = max(dated.values())
+        return {n for n, day in dated.items() if day == newest}
+    return set()
+
+
+def _stem(word: str) -> str:
+    # Enough to match "exports"/"exported"/"export" and "delegation"/"delegations", no more.
+    return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def _terms(text: str) -> set[str]:
+    return {_stem(w) for w in lower_words(text) if w not in STOPWORDS and len(w) > 1}
+
+
+def rank_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    question_vector: Sequence[float],
+    sentence_vectors: Callable[[list[str]], list[list[float]]],
+    weights: Weights,
+) -> list[Candidate]:
+    """Every sentence of the passages, best first."""
+    found: list[tuple[int, tuple[int, int], str]] = []
+    for number, passage in enumerate(passages):
+        for start, end in split_sentences(passage.text):
+            sentence = " ".join(passage.text[start:end].split())
+            if len(sentence) >= weights.min_chars:
+                found.append((number, (start, end), sentence))
+    if not found:
+        return []
+    vectors = sentence_vectors([s for _, _, s in found])
+    kind = question_kind(question)
+    asked = _terms(question)
+    sentence_terms = [_terms(s) for _, _, s in found]
+    # Local IDF: a word in every candidate sentence tells them apart no better than a stop word.
+    focus = focus_terms(question, weights.focus_words)
+    idf = {
+        t: (math.log((1 + len(found)) / (1 + sum(t in terms for terms in sentence_terms))) + 1) * (weights.focus_boost if t in focus else 1)
+        for t in asked
+    }
+    total = sum(idf.values()) or 1.0
+    timely = timely_passages(question, passages)
+    candidates = []
+    for (number, span, sentence), vector, terms in zip(found, vectors, sentence_terms):
+        similarity = dot(question_vector, vector)
+        overlap = sum(idf[t] for t in asked if t in terms) / total
+        offers = offers_kind(sentence, kind, question)
+        score = (similarity + weights.overlap * overlap + weights.kind * offers - weights.rank * number
+                 + weights.time * (number in timely))
+        candidates.append(Candidate(number, span, sentence, similarity, overlap, offers, score))
+    return sorted(candidates, key=lambda c: -c.score)
