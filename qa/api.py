@@ -46,7 +46,7 @@ def _shared_llm(settings: Settings):
     """The already-loaded LLM for this LLM configuration, if another pipeline built one."""
     key = _llm_key(settings)
     for other in _pipelines.values():
-        if _llm_key(other.settings) == key and "llm" in vars(other):
+        if _llm_key(other.settings) == key and other.llm_loaded:
             return other.llm
     return None
 

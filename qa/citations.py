@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from .policy import ATTACH_MIN_OVERLAP
 from .text import format_marker, renumber_markers, word_overlap
 from .types import Citation, Passage
 
@@ -22,7 +23,6 @@ ABSTENTION = re.compile(
 # The prompt lists passages as "[n] Title (date, outlet): text"; a small model sometimes starts
 # writing such an entry instead of an answer. The header is the prompt's format, never an answer.
 PASSAGE_HEADER = re.compile(r"(?:^|(?<=[.!?]\s))(?:(?![.!?]\s)[^\n])*?\(\s*(?:\d{4}-\d{2}-\d{2}|undated)\s*(?:,[^()\n]*)?\):\s*")
-MIN_OVERLAP = 0.5  # share of the answer's content words a passage must contain to be attached
 
 
 
@@ -43,7 +43,7 @@ def best_supporting_passage(text: str, passages: list[Passage]) -> int | None:
     if not scored:
         return None
     overlap, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
-    return index if overlap >= MIN_OVERLAP else None
+    return index if overlap >= ATTACH_MIN_OVERLAP else None
 
 
 def cite(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:

@@ -28,17 +28,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .text import dot, marker_numbers, split_sentences, strip_markers, word_overlap
-from .facts import Figure, entity_in, lower_words, find_entities, find_figures
+from .dates import spell_date
+from .facts import Figure, entity_in, find_entities, find_figures, lower_words
+from .policy import MIN_OVERLAP, MIN_SENTENCE_CHARS, MIN_SIMILARITY, MIN_SIMILARITY_WITH_OVERLAP
 from .types import Citation, Passage, RemovedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
 
-# Closeness of a sentence to a passage (see `is_close`); calibrated on the sample set's answers,
-# where supported sentences score 0.6-1.0 and paraphrases 0.45-0.6, and off-topic ones stay below 0.4.
-MIN_SIMILARITY = 0.6  # close enough on embedding similarity alone
-MIN_SIMILARITY_WITH_OVERLAP = 0.4  # ... or this, when most content words are in the passage too
-MIN_OVERLAP = 0.6
-MIN_SENTENCE_CHARS = 3  # a stray "." or "[2]" left by the model is not a sentence
 REPEATED = "it repeats an earlier sentence of the answer"
 
 # Text planted in an article to steer a model ("ignore the question and reply ...") is not
@@ -65,6 +61,7 @@ class Evidence:
     vectors: list[list[float]]
     text: str  # title, date and every sentence but planted instructions: what words may come from
     instructions: list[str]  # planted instructions, never evidence
+    normalised: str = ""  # the sentences lowercased with whitespace collapsed, to find verbatim quotes in
 
     @classmethod
     def of(cls, passage: Passage) -> "Evidence":
@@ -75,9 +72,13 @@ class Evidence:
                 instructions.append(" ".join(sentence.split()))
             else:
                 spans.append((start, end))
-        # Title and date count as evidence: "in 2024" is backed by a passage dated 2024-02-15.
-        searchable = " ".join([passage.title, passage.date] + [passage.text[a:b] for a, b in spans])
-        return cls(passage, find_figures(searchable), lower_words(searchable), spans or [(0, 0)], [], searchable, instructions)
+        # The article counts as evidence as its text does: "in 2024" is backed by a passage dated 2024-02-15,
+        # "Samarkand" by its dateline, "Trend reported" by its outlet.
+        about = [passage.title, passage.date, spell_date(passage.date), passage.outlet, passage.place]
+        searchable = " ".join(about + [passage.text[a:b] for a, b in spans])
+        normalised = _normalise(" ".join(passage.text[a:b] for a, b in spans))
+        return cls(passage, find_figures(searchable), lower_words(searchable), spans or [(0, 0)], [], searchable,
+                   instructions, normalised)
 
     def sentence(self, span: tuple[int, int]) -> str:
         return " ".join(self.passage.text[span[0]:span[1]].split())
@@ -164,6 +165,10 @@ class GroundingCheck:
         found_entities = frozenset(n for n, e in enumerate(entities) if entity_in(e, evidence.words))
         similarities = [dot(vector, v) for v in evidence.vectors] if vector is not None else []
         overlap = word_overlap(text, evidence.text)
+        quoted = quoted_part(text) or text.rstrip(".")
+        if _normalise(quoted) in evidence.normalised:
+            # A verbatim quote is what the passage says, however far its wording is from the rest.
+            similarities, overlap = [1.0] * len(evidence.sentences), 1.0
         # The backing sentence: the one stating most of the figures, then the most similar.
         best, best_key = evidence.sentences[0], None
         for n, span in enumerate(evidence.sentences):
@@ -204,6 +209,19 @@ def _choose(candidates: list[int], supports: dict[int, Support], figures, entiti
             missing_figures -= supports[i].figures
             missing_entities -= supports[i].entities
     return [] if missing_figures or missing_entities else chosen
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+QUOTE = re.compile(r"“([^”]{%d,})”" % MIN_SENTENCE_CHARS)
+
+
+def quoted_part(sentence: str) -> str:
+    """The text between “ and ” in a sentence, as the answer quotes a passage; "" when it quotes nothing."""
+    match = QUOTE.search(sentence)
+    return match.group(1).rstrip(".") if match else ""
 
 
 @dataclass
@@ -268,7 +286,10 @@ def unsupported_sentences(text: str, citations: Sequence[Citation], embed: Embed
     if not sentences:
         return 0, 0
     by_number = {c.number: n for n, c in enumerate(citations)}
-    passages = [Passage(id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date) for c in citations]
+    passages = [
+        Passage(id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date, outlet=c.outlet, place=c.place)
+        for c in citations
+    ]
     cited = [[by_number[n] for n in marker_numbers(s) if n in by_number] for s in sentences]
     verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited)), reattribute=False)
     return sum(not v.supported for v in verdicts), len(verdicts)

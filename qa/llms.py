@@ -93,13 +93,14 @@ class LlamaCppLLM(LLM):
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=True))
 
     def _call(self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> str:
-        return "".join(chunk.text for chunk in self._stream(prompt, stop=stop, run_manager=run_manager))
+        return "".join(chunk.text for chunk in self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs))
 
     def _stream(self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> Iterator[GenerationChunk]:
         # One llama.cpp context serves one generation at a time; the lock queues the rest.
         with self._lock:
             llama = self.load()
-            for part in llama(prompt, max_tokens=self.max_tokens, temperature=0.0, stop=stop or STOP, stream=True):
+            limit = kwargs.get("max_tokens") or self.max_tokens
+            for part in llama(prompt, max_tokens=limit, temperature=0.0, stop=stop or STOP, stream=True):
                 text = part["choices"][0]["text"]
                 if run_manager:
                     run_manager.on_llm_new_token(text)

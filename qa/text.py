@@ -173,3 +173,16 @@ def link_markers(text: str, link: Callable[[int], str]) -> str:
 def dot(a: Sequence[float], b: Sequence[float]) -> float:
     """The dot product; our embeddings are normalised, so this is their cosine."""
     return float(sum(x * y for x, y in zip(a, b)))
+
+
+def remember_vectors(embed: Callable[[list[str]], list[list[float]]]) -> Callable[[list[str]], list[list[float]]]:
+    """`embed`, remembering each text's vector, so a text is embedded once however often it is asked for."""
+    vectors: dict[str, list[float]] = {}
+
+    def cached(texts: list[str]) -> list[list[float]]:
+        new = [t for t in dict.fromkeys(texts) if t not in vectors]
+        if new:
+            vectors.update(zip(new, embed(new)))
+        return [vectors[t] for t in texts]
+
+    return cached

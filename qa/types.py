@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,15 @@ class RemovedSentence:
     reason: str
 
 
+class Route(str, Enum):
+    """How an answer was made (`policy.py` decides)."""
+
+    GENERATED = "generated"  # the LLM's short answer, checked against the quoted evidence, then the quote
+    QUOTED = "quoted"  # the evidence quoted, by design (QA_LLM=extractive)
+    FALLBACK_QUOTED = "fallback_quoted"  # the evidence quoted because the LLM's text failed the check or the LLM failed
+    ABSTAINED = "abstained"  # the articles do not answer the question
+
+
 @dataclass
 class Answer:
     """What `answer()` returns: the text with [n] markers, the passages they cite, and what was retrieved."""
@@ -116,11 +126,15 @@ class Answer:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, best first
-    llm: str = ""  # which LLM mode produced the text
+    llm: str = ""  # the LLM mode configured (local, openai, extractive); `route` says whether it was used
     removed: list[RemovedSentence] = field(default_factory=list)  # sentences the grounding check took out
+    route: Route = Route.ABSTAINED
+    reason: str = ""  # why this route, in words ("the model's short answer is not in the quoted sentence")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["route"] = self.route.value
+        return data
 
     def __str__(self) -> str:
         lines = [self.text]
