@@ -43,7 +43,7 @@ from .types import Answer, Passage, RemovedSentence, Route
 ABSTAIN_TEXT = "The articles in the index don't answer this question."
 # The short answer is a phrase on one line; past it a base model starts the next example.
 SHORT_ANSWER_STOP = ["\n", "Question:", "Sentences:"]
-SHORT_ANSWER_MAX_TOKENS = 24
+SHORT_ANSWER_MAX_TOKENS = 24  # a short answer is a phrase; QA_LLM_MAX_TOKENS may lower it further
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,8 @@ class Pipeline:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
 
-        bound = self.llm.bind(stop=SHORT_ANSWER_STOP, max_tokens=SHORT_ANSWER_MAX_TOKENS)
+        limit = min(self.settings.llm_max_tokens, SHORT_ANSWER_MAX_TOKENS)
+        bound = self.llm.bind(stop=SHORT_ANSWER_STOP, max_tokens=limit)
         return RunnableLambda(self.render_prompt) | bound | StrOutputParser()
 
     def render_prompt(self, inputs: dict) -> str:
