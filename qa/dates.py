@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -101,6 +101,14 @@ def parse_time_expression(question: str, now: date) -> TimeHint:
     """The date window and recency wish a question expresses, relative to `now`."""
     start, end = _window(question, now) if not PERIOD.search(question) else (None, None)
     return TimeHint(start=start, end=end, recent=bool(RECENT.search(question)))
+
+
+def window_slack(hint: TimeHint) -> timedelta:
+    """How long after a named time its news may still be published: longer for longer windows."""
+    if hint.start and hint.end:
+        days = (hint.end - hint.start).days
+        return timedelta(days=3 if days < 7 else 31 if days < 40 else 92)
+    return timedelta(0)
 
 
 def date_number(value: date | str | None) -> int | None:

@@ -27,7 +27,7 @@ from datetime import date
 from enum import Enum
 from typing import Callable, Sequence
 
-from .dates import parse_time_expression
+from .dates import parse_time_expression, window_slack
 from .facts import find_entities, find_figures, lower_words
 from .text import STOPWORDS, dot, split_sentences
 from .types import Passage
@@ -154,7 +154,9 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int]:
         return set()
     hint = parse_time_expression(question, date.fromisoformat(max(dated.values())))
     if hint.has_window:
-        start, end = (hint.start or date.min).isoformat(), (hint.end or date.max).isoformat()
+        # The same slack as retrieval's: "turnover in 2023" is reported in February 2024.
+        start = (hint.start or date.min).isoformat()
+        end = (hint.end + window_slack(hint)).isoformat() if hint.end else date.max.isoformat()
         return {n for n, day in dated.items() if start <= day <= end}
     if hint.recent:
         newest = max(dated.values())

@@ -42,6 +42,9 @@ EVIDENCE_WEIGHTS = Weights(
 # A second sentence of the same article is quoted when it scores within this much of the
 # first: it holds the answer as often as the first does when they are this close.
 SECOND_QUOTE_MARGIN = 0.15
+# ... and when its own cosine to the question is at least this: a close score from shared
+# words alone ("trade turnover" in a sentence about growth in general) adds noise, not the answer.
+SECOND_QUOTE_MIN_SIMILARITY = 0.5
 # Below this cosine to the question the best sentence is about something else; the
 # unanswerable dev questions' best sentences score 0.37-0.65, answerable ones 0.39-0.87,
 # so this gate alone cannot separate them and the named-terms gate below does most of it.
@@ -133,7 +136,8 @@ def choose_evidence(question: str, passages: list[Passage], ranked: list[Candida
     for other in ranked[1:]:
         if other.score < best.score - SECOND_QUOTE_MARGIN:
             break
-        if passages[other.passage].source == source and other.text != best.text:
+        if (passages[other.passage].source == source and other.text != best.text
+                and other.similarity >= SECOND_QUOTE_MIN_SIMILARITY):
             chosen.append(other)
             break
     return EvidenceChoice(sentences=chosen)

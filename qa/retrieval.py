@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from langchain_core.embeddings import Embeddings
 
-from .dates import TimeHint, date_number, parse_time_expression
+from .dates import TimeHint, date_number, parse_time_expression, window_slack
 from .duplicates import DuplicateIndex, preferred_copy
 from .errors import QuestionError
 from .lexical import LexicalIndex
@@ -183,13 +183,6 @@ def fuse(ranked_lists: list[list[str]]) -> list[str]:
             scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank)
     return sorted(scores, key=lambda item: -scores[item])
 
-
-def window_slack(hint: TimeHint) -> timedelta:
-    """How long after a named time its news may still be published: longer for longer windows."""
-    if hint.start and hint.end:
-        days = (hint.end - hint.start).days
-        return timedelta(days=3 if days < 7 else 31 if days < 40 else 92)
-    return timedelta(0)
 
 
 class Retriever:
