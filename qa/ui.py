@@ -1,11 +1,15 @@
 """The Gradio chat page: a thin layer over `stream_answer()` and `ingest()`.
 
-The Ask tab streams each answer into the chat; its [n] markers link to a sources
-panel beside it that shows every cited passage with its supporting span
-highlighted. The Corpus tab takes uploaded articles (files or a zip), saves them
-under `<QA_INDEX_DIR>/uploads/` and ingests them, and lists what is indexed.
-Everything that comes from an article is HTML-escaped here, so markup in an
-article is shown as text, never run. Answering and ingesting stay in the library.
+The Ask tab streams each answer into the chat: a "checking the sources" state until
+the first verified sentence arrives, then the text as it grows, then the finished
+answer, whose [n] and [n, m] markers link to a sources panel that shows every cited
+passage with its supporting span highlighted. The Corpus tab takes uploaded articles
+(files or a zip), saves them under `<QA_INDEX_DIR>/uploads/`, ingests them and lists
+what is indexed. Text from articles and questions is escaped here for both HTML and
+markdown, so it is shown as text: no markup in it is run, rendered or fetched.
+`PageHandlers` holds what the page's events do, testable without a browser;
+`build_app` lays out the page and wires the events to it. Answering and ingesting
+stay in the library.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from .text import MARKER, content_words, link_markers, marker_numbers, split_sentences
 from .errors import QAError
-from .settings import Settings
-from .types import Answer, Citation, Passage
 from .loaders import SUPPORTED_SUFFIXES
+from .settings import Settings
+from .text import MARKER, content_words, link_markers, marker_numbers, split_sentences
+from .types import Answer, Citation, Passage
 from .uploads import MAX_UPLOAD_BYTES, save_uploads
 
 log = logging.getLogger(__name__)
@@ -33,13 +37,32 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still runs one generation at a time
 FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
+# Shown in the assistant's bubble until the first verified sentence arrives; ui.css draws its spinner.
+CHECKING = '<span class="qa-checking" role="status">Checking the sources…</span>'
+
+# Characters markdown reads as syntax: emphasis, code, links and images, headings, lists, tables,
+# autolinks, maths. A backslash makes each a plain character. HTML's own (& < > " ') are left to
+# html.escape, and [ ] , ; stay so that citation markers can still be found: with "(", ":" and "!"
+# escaped, a bracket alone makes no link or image.
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}()#+\-.!|~^=:/@$])")
+MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}()#+\-.!|~^=:/@$])")
 
 
 # ---- Answers and sources as HTML ------------------------------------------------------------
 
+def chat_text(text: str) -> str:
+    """`text` as a chat message that shows exactly these characters: HTML- and markdown-escaped."""
+    return html.escape(MARKDOWN_SYNTAX.sub(r"\\\1", text))
+
+
+def plain_text(message: str) -> str:
+    """A chat message back as the text it shows, without our link markup and escapes."""
+    return html.unescape(MARKDOWN_ESCAPE.sub(r"\1", re.sub(r"<[^>]+>", "", message)))
+
+
 def link_citations(text: str, turn: int) -> str:
-    """The answer text, escaped, with each [n] a link to source n of this turn in the sources panel."""
-    return link_markers(html.escape(text), lambda n: f'<a class="cite" href="#src-{turn}-{n}">{n}</a>')
+    """The answer as a chat message, each number of each [n] / [n, m] a link to its source in this turn's panel."""
+    return link_markers(chat_text(text), lambda n: f'<a class="cite" href="#src-{turn}-{n}">{n}</a>')
 
 
 def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]:
@@ -54,7 +77,8 @@ def support_spans(citation: Citation, answer_text: str) -> list[tuple[int, int]]
     spans = set()
     for claim in citing:
         words = content_words(MARKER.sub(" ", claim))
-        overlap, best = max(((len(words & content_words(citation.text[s:e])), (s, e)) for s, e in sentences), default=(0, None))
+        overlaps = ((len(words & content_words(citation.text[s:e])), (s, e)) for s, e in sentences)
+        overlap, best = max(overlaps, default=(0, None))
         if overlap:
             spans.add(best)
     return sorted(spans)
@@ -86,14 +110,18 @@ def source_card(item: Citation | Passage, *, anchor: str = "", spans: list[tuple
 
 def turn_sources(answer: Answer, turn: int, current: bool) -> str:
     """The sources of one answer: the cited passages, then the other retrieved ones folded away."""
-    cited = [source_card(c, anchor=f"src-{turn}-{c.number}", spans=support_spans(c, answer.text)) for c in answer.citations]
+    cited = [
+        source_card(c, anchor=f"src-{turn}-{c.number}", spans=support_spans(c, answer.text)) for c in answer.citations
+    ]
     cited_ids = {(c.source, c.text) for c in answer.citations}
     others = [source_card(p) for p in answer.passages if (p.source, p.text) not in cited_ids]
-    parts = [f'<p class="src-question">Sources for “{html.escape(answer.question)}” · answered by {html.escape(answer.llm)}</p>']
+    question, llm = html.escape(answer.question), html.escape(answer.llm)
+    parts = [f'<p class="src-question">Sources for “{question}” · answered by {llm}</p>']
     if cited:
         parts += cited
         if others:
-            parts.append(f"<details><summary>{len(others)} more retrieved, not cited</summary>{''.join(others)}</details>")
+            folded = "".join(others)
+            parts.append(f"<details><summary>{len(others)} more retrieved, not cited</summary>{folded}</details>")
     elif others:
         parts.append('<p class="src-note">No passage answers this. The closest ones:</p>')
         parts += others
@@ -104,7 +132,10 @@ def sources_html(answers: list[Answer]) -> str:
     """The sources panel: one section per answer, the latest shown; clicking an [n] shows its own."""
     heading = '<h2 class="src-heading">Sources</h2>'
     if not answers:
-        return heading + '<div class="src-empty">The sources of each answer appear here, with the supporting words highlighted. Click a [n] in an answer to jump to its passage.</div>'
+        return heading + (
+            '<div class="src-empty">The sources of each answer appear here, with the supporting words highlighted. '
+            "Click a [n] in an answer to jump to its passage.</div>"
+        )
     return heading + "".join(turn_sources(a, i, i == len(answers) - 1) for i, a in enumerate(answers))
 
 
@@ -115,12 +146,17 @@ def history_as_text(history: list) -> list[dict]:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):  # Gradio may send content as a list of parts
             content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-        if isinstance(content, str):
-            turns.append({"role": message.get("role", ""), "content": html.unescape(re.sub(r"<[^>]+>", "", content))})
+        if isinstance(content, str) and content != CHECKING:
+            turns.append({"role": message.get("role", ""), "content": plain_text(content)})
     return turns
 
 
-# ---- The page -----------------------------------------------------------------------------------
+def with_reply(history: list, content: str) -> list:
+    """The chat with its last (assistant) message replaced; a new list, so earlier states stay as they were."""
+    return [*history[:-1], {"role": "assistant", "content": content}]
+
+
+# ---- What the page does ------------------------------------------------------------------------
 
 def llm_modes(settings: Settings) -> list[str]:
     return ["local", "extractive"] + (["openai"] if settings.llm_base_url else [])
@@ -135,74 +171,119 @@ def corpus_overview(settings: Settings) -> tuple[str, list[list], list[str]]:
     except QAError as error:
         return f"⚠️ {html.escape(str(error))}", [], []
     rows = [[source, n] for source, n in sorted(counts.items(), key=lambda item: item[0].lower())]
-    summary = f"**{len(counts)}** articles, **{sum(counts.values())}** passages in the index · default LLM `{settings.llm}`"
+    summary = (
+        f"**{len(counts)}** articles, **{sum(counts.values())}** passages in the index · default LLM `{settings.llm}`"
+    )
     return summary, rows, sorted(counts)
 
 
-def build_app(settings: Settings):
-    """The Blocks app; `serve()` launches it with the page's CSS, JS and theme."""
-    import gradio as gr
+class PageHandlers:
+    """The page's events over one settings object: each takes the components' values and returns their new ones.
 
-    from .api import answer as answer_question
-    from .api import ingest, stream_answer
+    `stream` is `qa.api.stream_answer` unless a caller hands in another with its signature.
+    """
 
-    def ask(question: str, history: list):
+    def __init__(self, settings: Settings, *, stream: Callable[..., Iterator[str | Answer]] | None = None):
+        if stream is None:
+            from .api import stream_answer as stream
+        self.settings = settings
+        self.stream = stream
+
+    def ask(self, question: str, history: list) -> tuple[str, list, str]:
         """Move the question into the chat (and into `pending` for `reply`) and clear the box."""
         history = history or []
         if question.strip():
-            history = history + [{"role": "user", "content": html.escape(question)}]
+            history = history + [{"role": "user", "content": chat_text(question)}]
         return "", history, question
 
-    def ask_example(history: list, example: gr.SelectData):
-        return ask(example.value["text"], history)
+    def reply(self, question: str, history: list, answers: list, k: float, llm: str, *filter_values) -> Iterator[tuple]:
+        """The chat, the answers so far and the sources panel, at each step of answering `question`.
 
-    # Annotations are strings here (__future__); Gradio needs the class itself to pass the clicked example.
-    ask_example.__annotations__["example"] = gr.SelectData
+        The bubble says the sources are being checked until the first verified text arrives; each
+        text after it extends the one before, and the final Answer shows the same text with links.
+        """
+        import gradio as gr
 
-    def reply(question: str, history: list, answers: list, k: float, llm: str, *filter_values) -> Iterator[tuple]:
         earlier = history_as_text(history[:-1] if question.strip() else history)
-        history = history + [{"role": "assistant", "content": "…"}]
-        options = {name: value for name, value in zip(FILTERS, filter_values) if value}
+        history = history + [{"role": "assistant", "content": CHECKING}]
+        yield history, answers, gr.skip()
+        options = {name: value for name, value in zip(FILTERS, filter_values, strict=False) if value}
         try:
-            chosen = settings.replace(llm=llm) if llm in llm_modes(settings) else settings
-            for item in stream_answer(question, k=int(k), history=earlier, settings=chosen, **options):
+            chosen = self.settings.replace(llm=llm) if llm in llm_modes(self.settings) else self.settings
+            for item in self.stream(question, k=int(k), history=earlier, settings=chosen, **options):
                 if isinstance(item, Answer):
                     answers = answers + [item]
-                    history[-1] = {"role": "assistant", "content": link_citations(item.text, len(answers) - 1)}
+                    history = with_reply(history, link_citations(item.text, len(answers) - 1))
                     yield history, answers, sources_html(answers)
                 else:
-                    history[-1] = {"role": "assistant", "content": html.escape(item)}
+                    history = with_reply(history, chat_text(item))
                     yield history, answers, gr.skip()
         except QAError as error:
-            history[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(error))}"}
-            yield history, answers, gr.skip()
+            yield with_reply(history, f"⚠️ {chat_text(str(error))}"), answers, gr.skip()
         except Exception:
             log.exception("answering %r failed", question)
-            history[-1] = {"role": "assistant", "content": f"⚠️ {GENERIC_ERROR}"}
-            yield history, answers, gr.skip()
+            yield with_reply(history, f"⚠️ {GENERIC_ERROR}"), answers, gr.skip()
 
-    def add_articles(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+    def add_articles(self, files: list[str] | None, progress: Callable | None = None) -> tuple:
+        """Save and ingest uploaded files; the ingest summary (or what went wrong), then `refresh()`'s values."""
+        from .api import ingest
+
         if not files:
-            return "Choose article files or a .zip first.", *refresh()
+            return "Choose article files or a .zip first.", *self.refresh()
         try:
-            progress(0, desc="Saving the upload")
-            paths, notes = save_uploads(files, Path(settings.index_dir) / "uploads")
-            summary = ingest(paths, settings=settings).describe() if paths else "Nothing to ingest."
+            if progress is not None:
+                progress(0, desc="Saving the upload")
+            paths, notes = save_uploads(files, Path(self.settings.index_dir) / "uploads")
+            summary = ingest(paths, settings=self.settings).describe() if paths else "Nothing to ingest."
             message = "\n".join([summary, *notes])
         except QAError as error:
             message = f"⚠️ {error}"
         except OSError as error:
             log.exception("saving an upload failed")
             message = f"⚠️ The upload could not be read: {error}"
-        return message, *refresh()
+        return message, *self.refresh()
 
-    def answer_api(question: str, k: int = settings.k) -> dict:
-        """Answer a question from the indexed articles; returns the answer with its citations and retrieved passages."""
+    def answer_api(self, question: str, k: int | None = None) -> dict:
+        """The answer to `question` as a dict; a QAError becomes a gr.Error that the API client receives."""
+        import gradio as gr
+
+        from .api import answer
+
         try:
-            return answer_question(question, k=int(k) if k else None, settings=settings).to_dict()
+            return answer(question, k=int(k) if k else None, settings=self.settings).to_dict()
         except QAError as error:
             raise gr.Error(str(error)) from None
 
+    def refresh(self) -> tuple:
+        """The index summary, the article table and the choices of the article filter."""
+        import gradio as gr
+
+        summary, rows, names = corpus_overview(self.settings)
+        return summary, rows, gr.update(choices=names)
+
+
+# ---- The page -----------------------------------------------------------------------------------
+
+def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer]] | None = None):
+    """The Blocks app: the layout, wired to `PageHandlers`; `launch()` serves it with the page's CSS and JS."""
+    import gradio as gr
+
+    handlers = PageHandlers(settings, stream=stream)
+
+    def ask_example(history: list, example: gr.SelectData):
+        return handlers.ask(example.value["text"], history)
+
+    # Annotations are strings here (__future__); Gradio needs the class itself to pass the clicked example.
+    ask_example.__annotations__["example"] = gr.SelectData
+
+    def add_articles(files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        return handlers.add_articles(files, progress)
+
+    def answer(question: str, k: int = settings.k) -> dict:
+        """Answer a question from the indexed articles; returns the answer with its citations and retrieved passages."""
+        return handlers.answer_api(question, k)
+
+    private = {"api_visibility": "private"}
     # Gradio's copies of uploads (inside the index folder, see serve) are dropped after an hour.
     with gr.Blocks(title=TITLE, fill_width=True, delete_cache=(3600, 3600)) as app:
         with gr.Row(elem_classes="qa-header"):
@@ -212,9 +293,10 @@ def build_app(settings: Settings):
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=420):
+                        # No maths delimiters: "$$" in an article is text, like everything else in it.
                         chatbot = gr.Chatbot(
                             elem_id="chat", label="Answers", show_label=False, height="58vh", sanitize_html=True,
-                            feedback_options=None, buttons=["copy"], layout="panel",
+                            feedback_options=None, buttons=["copy"], layout="panel", latex_delimiters=[],
                             placeholder="**Ask about the indexed articles.** Follow-up questions use the conversation.",
                             examples=[{"text": e} for e in EXAMPLES],
                         )
@@ -226,7 +308,9 @@ def build_app(settings: Settings):
                         with gr.Accordion("Search options", open=False, elem_id="options"):
                             with gr.Row():
                                 k = gr.Slider(1, 12, value=settings.k, step=1, label="Passages to retrieve (k)")
-                                llm = gr.Radio(llm_modes(settings), value=settings.llm, label="Answer with", elem_id="llm-mode")
+                                llm = gr.Radio(
+                                    llm_modes(settings), value=settings.llm, label="Answer with", elem_id="llm-mode"
+                                )
                             with gr.Row():
                                 date_from = gr.DateTime(include_time=False, type="string", label="From date")
                                 date_to = gr.DateTime(include_time=False, type="string", label="To date")
@@ -242,32 +326,31 @@ def build_app(settings: Settings):
                             file_count="multiple", file_types=[*SUPPORTED_SUFFIXES, ".zip"], elem_id="upload",
                         )
                         add = gr.Button("Add to the index", variant="primary", elem_id="add-articles")
-                        ingest_log = gr.Textbox(label="Ingest summary", lines=4, interactive=False, elem_id="ingest-summary")
+                        ingest_log = gr.Textbox(
+                            label="Ingest summary", lines=4, interactive=False, elem_id="ingest-summary"
+                        )
                     with gr.Column(scale=3):
-                        table = gr.Dataframe(headers=["Source", "Passages"], datatype=["str", "number"], interactive=False,
-                                             label="Indexed articles", elem_id="articles", max_height=520)
+                        table = gr.Dataframe(
+                            headers=["Source", "Passages"], datatype=["str", "number"], interactive=False,
+                            label="Indexed articles", elem_id="articles", max_height=520,
+                        )
         answers = gr.State([])
         pending = gr.State("")
 
         refresh_outputs = [overview, table, sources_choice]
-
-        def refresh():
-            summary, rows, names = corpus_overview(settings)
-            return summary, rows, gr.update(choices=names)
-
-        app.load(refresh, None, refresh_outputs, api_visibility="private")
+        app.load(handlers.refresh, None, refresh_outputs, **private)
         asked = [
-            question.submit(ask, [question, chatbot], [question, chatbot, pending], queue=False, api_visibility="private"),
-            chatbot.example_select(ask_example, chatbot, [question, chatbot, pending], queue=False, api_visibility="private"),
+            question.submit(handlers.ask, [question, chatbot], [question, chatbot, pending], queue=False, **private),
+            chatbot.example_select(ask_example, chatbot, [question, chatbot, pending], queue=False, **private),
         ]
         for event in asked:
-            event.then(reply, [pending, chatbot, answers, k, llm, *filter_inputs], [chatbot, answers, sources], api_visibility="private")
-        chatbot.clear(lambda: ([], sources_html([])), None, [answers, sources], queue=False, api_visibility="private")
+            event.then(handlers.reply, [pending, chatbot, answers, k, llm, *filter_inputs], [chatbot, answers, sources],
+                       **private)
+        chatbot.clear(lambda: ([], sources_html([])), None, [answers, sources], queue=False, **private)
         add.click(
-            add_articles, files, [ingest_log, *refresh_outputs],
-            concurrency_limit=1, concurrency_id="ingest", api_visibility="private",
-        ).then(lambda: None, None, files, queue=False, api_visibility="private")
-        gr.api(answer_api, api_name="answer")
+            add_articles, files, [ingest_log, *refresh_outputs], concurrency_limit=1, concurrency_id="ingest", **private
+        ).then(lambda: None, None, files, queue=False, **private)
+        gr.api(answer, api_name="answer")
     return app
 
 
@@ -293,26 +376,30 @@ def read_auth(value: str) -> list[tuple[str, str]] | None:
     return logins
 
 
+def launch(app, settings: Settings, *, auth: list[tuple[str, str]] | None = None, block: bool = True) -> None:
+    """Serve `app` on settings.host:port with the page's theme, CSS and JS; `block=False` returns once it is up."""
+    import gradio as gr
+
+    # IBM Plex ships with Gradio, so the page asks no web-font server; Default's semibold lacks some capitals.
+    plex = [gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), gr.themes.Font("sans-serif")]
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=plex)
+    app.queue(default_concurrency_limit=CONCURRENCY).launch(
+        server_name=settings.host, server_port=settings.port, auth=auth, show_error=False, quiet=False,
+        max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], theme=theme, prevent_thread_lock=not block,
+        css_paths=[STATIC / "ui.css"], js=(STATIC / "ui.js").read_text(encoding="utf-8"),
+    )
+
+
 def serve(settings: Settings) -> None:
     """Warm the models, then serve the page on settings.host:port until interrupted."""
-    from .api import get_pipeline
-
     auth = read_auth(settings.ui_auth)
     # Gradio keeps uploaded files in its own cache, read when gradio is imported; keep it inside the index folder.
     os.environ["GRADIO_TEMP_DIR"] = str((Path(settings.index_dir) / "uploads" / ".incoming").resolve())
-    import gradio as gr
+    from .api import get_pipeline
 
     pipeline = get_pipeline(settings)
     # Load the store and models now, not while the first visitor waits (llama.cpp loads its file lazily).
     _ = pipeline.store
     if hasattr(pipeline.llm, "load"):
         pipeline.llm.load()
-    app = build_app(settings)
-    # IBM Plex ships with Gradio, so the page asks no web-font server; Default's semibold lacks some capitals.
-    plex = [gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), gr.themes.Font("sans-serif")]
-    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=plex)
-    app.queue(default_concurrency_limit=CONCURRENCY).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, show_error=False, quiet=False,
-        max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], theme=theme,
-        css_paths=[STATIC / "ui.css"], js=(STATIC / "ui.js").read_text(encoding="utf-8"),
-    )
+    launch(build_app(settings), settings, auth=auth)
