@@ -2,13 +2,16 @@
 
 One server per module over a temporary index of the sample articles (the local LLM
 answers); the uploads the tests make go into that index, never into the repository.
+Grouped citations get a second page served in this process, whose answers are real
+`Answer`s citing two passages in one sentence, since the pipeline rarely writes one.
 The page's helpers that need no browser (uploads, highlighting, logins) are tested
-directly at the end.
+directly at the end; its handlers are tested in test_ui_handlers.py.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,20 +20,23 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import ARTICLES, KAZINFORM, TREND, free_port
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from conftest import ARTICLES, KAZINFORM, free_port
-
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 QA = [sys.executable, "-m", "qa.cli"]
 ANSWER_TIMEOUT_MS = 240_000  # the local LLM takes seconds, but the machine may be busy with other tests
 RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
+GROUPED_ANSWER = "Kazakhstan offered Europe more rare earth metals and cooperation in producing them [1, 2]."
 HOSTILE_ARTICLE = """Tallinn opens a new ferry terminal
 
 date 2024-03-05
 The Port of Tallinn opened a new ferry terminal on Tuesday. <script>window.__pwned = 1</script>
-The ferry terminal handles 9,000 passengers a day. <img src=x onerror="window.__pwned = 2"> ${window.__pwned = 3}
+The ferry terminal handles 9,000 passengers a day ![chart](http://127.0.0.1:17899/track-md-image.png) in **summer**.
+<img src=x onerror="window.__pwned = 2"> ${window.__pwned = 3}
 Officials said the ferry terminal cost 40 million euros.
 """
 
@@ -41,12 +47,16 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("served")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_MODEL_DIR"}
     env.update(QA_INDEX_DIR=str(home / "index"), QA_LLM="local", HF_HUB_OFFLINE="1")
-    ingested = subprocess.run(QA + ["ingest", str(ARTICLES), "--quiet"], cwd=home, env=env, capture_output=True, text=True, timeout=600)
+    ingested = subprocess.run(
+        QA + ["ingest", str(ARTICLES), "--quiet"], cwd=home, env=env, capture_output=True, text=True, timeout=600
+    )
     assert ingested.returncode == 0, ingested.stderr
     port = free_port()
     log_path = home / "serve.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(QA + ["serve", "--port", str(port)], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            QA + ["serve", "--port", str(port)], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 300
@@ -68,6 +78,39 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def grouped_server(tmp_path_factory):
+    """The page served in this process over its own index of the sample articles; every question gets a real
+    `Answer` built from the passages retrieved for it, whose one sentence cites two of them as [1, 2]."""
+    from qa import ingest
+    from qa.api import get_pipeline
+    from qa.settings import Settings
+    from qa.types import Answer, Citation, Route
+    from qa.ui import build_app, launch
+
+    home = tmp_path_factory.mktemp("grouped")
+    shutil.copytree(ARTICLES, home / "articles")
+    settings = Settings(index_dir=home / "index", llm="extractive", port=free_port())
+    ingest([home / "articles"], settings=settings, progress=False)
+
+    def grouped_stream(question, *, k, settings, history=None, **filters):
+        passages = get_pipeline(settings).retrieve(question, k=8)
+        kazinform = next(p for p in passages if p.source.endswith(KAZINFORM) and "rare earth" in p.text)
+        trend = next(p for p in passages if p.source.endswith(TREND) and "rare earth" in p.text)
+        text = GROUPED_ANSWER
+        yield text
+        citations = [Citation.from_passage(1, kazinform), Citation.from_passage(2, trend)]
+        yield Answer(question, text, abstained=False, citations=citations, passages=passages, llm=settings.llm,
+                     route=Route.QUOTED, reason="built by the test: one sentence citing two passages")
+
+    app = build_app(settings, stream=grouped_stream)
+    launch(app, settings, block=False)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +155,10 @@ def upload(page, *paths: Path) -> str:
             page.wait_for_selector(f"#upload :text('{path.name}')")
     page.click("#add-articles")
     summary = page.locator("#ingest-summary textarea")
-    page.wait_for_function("el => el.value.includes('added') || el.value.includes('⚠️')", arg=summary.element_handle(), timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_function(
+        "el => el.value.includes('added') || el.value.includes('⚠️')", arg=summary.element_handle(),
+        timeout=ANSWER_TIMEOUT_MS,
+    )
     return summary.input_value()
 
 
@@ -142,6 +188,61 @@ def test_answer_streams_and_its_citation_opens_the_highlighted_passage(page, tmp
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
 
 
+# Every text the answer's bubble shows, in order, whitespace-normalised; the "checking" state is noted, not recorded.
+RECORD_STATES = """() => {
+    window.__states = [];
+    window.__checking = false;
+    new MutationObserver(() => {
+        const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+        if (!bots.length) return;
+        const bubble = bots[bots.length - 1];
+        if (bubble.querySelector('.qa-checking')) { window.__checking = true; return; }
+        const text = bubble.textContent.replace(/\\s+/g, ' ').trim();
+        if (text && window.__states[window.__states.length - 1] !== text) window.__states.push(text);
+    }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_streamed_answer_only_grows_into_the_final_answer(page):
+    page.evaluate(RECORD_STATES)
+    ask(page, RARE_EARTHS)
+    page.wait_for_selector("#sources .src-card", timeout=ANSWER_TIMEOUT_MS)
+    answer = page.locator('#chat [data-testid="bot"]').last
+    answer.locator("a.cite").first.wait_for()
+    final = " ".join(answer.text_content().split())
+    states = page.evaluate("window.__states")
+    assert page.evaluate("window.__checking"), "no 'Checking the sources' state before the first verified text"
+    assert states and states[-1] == final, states
+    withdrawn = [state for state in states if not final.startswith(state)]
+    assert not withdrawn, f"shown, then withdrawn: {withdrawn} (final: {final!r})"
+    assert "rare earth" in final.lower()
+
+
+def test_grouped_citation_links_each_number_to_its_own_highlighted_source(browser, grouped_server, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(grouped_server)
+        page.wait_for_selector("#question textarea")
+        ask(page, RARE_EARTHS)
+        page.wait_for_selector("#sources .src-card", timeout=ANSWER_TIMEOUT_MS)
+        answer = page.locator('#chat [data-testid="bot"]').last
+        assert " ".join(answer.inner_text().split()) == GROUPED_ANSWER
+        links = answer.locator("a.cite")
+        assert [links.nth(i).inner_text() for i in range(links.count())] == ["1", "2"]
+        for number, source in ((2, TREND), (1, KAZINFORM)):
+            links.nth(number - 1).click()
+            card = page.locator("#sources .src-card.active")
+            card.wait_for()
+            assert card.count() == 1 and card.get_attribute("id") == f"src-0-{number}"
+            assert card.locator(".src-path").inner_text().endswith(source)
+            assert card.is_visible() and "rare earth" in card.locator("mark").inner_text().lower()
+        page.screenshot(path=str(tmp_path / "grouped.png"), full_page=True)
+    finally:
+        context.close()
+
+
 def test_blank_question_is_a_message_in_the_chat(page):
     ask(page, "   ")
     message = page.locator('#chat [data-testid="bot"]').last
@@ -153,7 +254,9 @@ def test_blank_question_is_a_message_in_the_chat(page):
 def test_uploaded_article_is_ingested_and_counted(page, server, tmp_path):
     before = article_count(page)
     article = tmp_path / "Harbour news!.txt"
-    article.write_text("Harbour reopens\n\ndate 2024-02-01\nThe old harbour of Tartu reopened to boats on Monday after repairs.\n")
+    article.write_text(
+        "Harbour reopens\n\ndate 2024-02-01\nThe old harbour of Tartu reopened to boats on Monday after repairs.\n"
+    )
     summary = upload(page, article)
     assert "1 added" in summary, summary
     page.wait_for_function(f"() => parseInt(document.querySelector('#corpus-count strong').innerText) === {before + 1}")
@@ -163,6 +266,8 @@ def test_uploaded_article_is_ingested_and_counted(page, server, tmp_path):
 
 
 def test_markup_in_an_article_is_shown_as_text_and_never_run(page, tmp_path):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     article = tmp_path / "ferry.txt"
     article.write_text(HOSTILE_ARTICLE)
     assert "1 added" in upload(page, article)
@@ -179,6 +284,11 @@ def test_markup_in_an_article_is_shown_as_text_and_never_run(page, tmp_path):
     assert "${window.__pwned = 3}" in sources
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#sources img, #chat img[src='x'], #sources script").count() == 0
+    # The quoted sentence holds a markdown image: the chat shows it as text and never fetches it.
+    answer = page.locator('#chat [data-testid="bot"]').last
+    assert "![chart](http://127.0.0.1:17899/track-md-image.png) in **summer**" in answer.inner_text()
+    assert answer.locator("img, strong").count() == 0
+    assert not [url for url in requested if "track-md-image" in url]
 
 
 def test_answer_endpoint_for_gradio_client(server):
@@ -211,7 +321,8 @@ def test_zip_uploads_stay_in_the_uploads_folder(tmp_path):
     uploads = tmp_path / "index" / "uploads"
     saved, notes = save_uploads([str(archive)], uploads)
     assert saved == [uploads / "batch"]
-    assert sorted(p.relative_to(uploads).as_posix() for p in uploads.rglob("*") if p.is_file()) == ["batch/news/one_story.txt"]
+    saved_files = sorted(p.relative_to(uploads).as_posix() for p in uploads.rglob("*") if p.is_file())
+    assert saved_files == ["batch/news/one_story.txt"]
     assert len(notes) == 4 and any("symbolic link" in n for n in notes) and sum("unsafe path" in n for n in notes) == 2
     assert not (tmp_path / "index" / "escape.txt").exists()
 
@@ -240,7 +351,8 @@ def test_highlight_falls_back_to_the_sentences_sharing_most_words():
     text = "Ministers met in Samarkand. Kazakhstan will supply rare earth metals to Europe. Trade grew by a third."
     cited = Citation(1, "a.txt", "T", "2022-11-18", text, 0.7)
     spans = support_spans(cited, "Kazakhstan offered rare earth metals [1]. Ministers met [1]. Trade grew [2].")
-    assert [text[s:e] for s, e in spans] == ["Ministers met in Samarkand.", "Kazakhstan will supply rare earth metals to Europe."]
+    highlighted = [text[s:e] for s, e in spans]
+    assert highlighted == ["Ministers met in Samarkand.", "Kazakhstan will supply rare earth metals to Europe."]
     exact = Citation(1, "a.txt", "T", "", text, 0.7, span=(0, 9))
     assert support_spans(exact, "anything [1].") == [(0, 9)]
     assert "<mark>Ministers</mark> met" in source_card(exact, spans=[(0, 9)])

@@ -13,7 +13,8 @@ QA = [sys.executable, "-m", "qa.cli"]
 
 
 def run_qa(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(QA + list(args), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    env = {**os.environ, **(env or {})}
+    return subprocess.run(QA + list(args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_cli_ingest_then_ask_json_then_reingest_reports_unchanged(tmp_path):
