@@ -219,7 +219,8 @@ def test_streamed_answer_only_grows_into_the_final_answer(page):
 
 
 def test_grouped_citation_links_each_number_to_its_own_highlighted_source(browser, grouped_server, tmp_path):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    clipboard = ["clipboard-read", "clipboard-write"]
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, permissions=clipboard)
     page = context.new_page()
     page.set_default_timeout(120_000)
     try:
@@ -238,6 +239,10 @@ def test_grouped_citation_links_each_number_to_its_own_highlighted_source(browse
             assert card.count() == 1 and card.get_attribute("id") == f"src-0-{number}"
             assert card.locator(".src-path").inner_text().endswith(source)
             assert card.is_visible() and "rare earth" in card.locator("mark").inner_text().lower()
+        # Copied and read aloud as shown, without the escapes and link markup the message carries.
+        assert answer.get_attribute("aria-label") == f"bot's message: {GROUPED_ANSWER}"
+        page.locator('#chat .bot button[aria-label="Copy message"]').last.click()
+        assert page.evaluate("navigator.clipboard.readText()") == GROUPED_ANSWER
         page.screenshot(path=str(tmp_path / "grouped.png"), full_page=True)
     finally:
         context.close()
