@@ -169,7 +169,7 @@ def corpus_overview(settings: Settings) -> tuple[str, list[list], list[str]]:
     try:
         counts = indexed_articles(settings=settings)
     except QAError as error:
-        return f"⚠️ {html.escape(str(error))}", [], []
+        return f"⚠️ {chat_text(str(error))}", [], []  # the summary is markdown too
     rows = [[source, n] for source, n in sorted(counts.items(), key=lambda item: item[0].lower())]
     summary = (
         f"**{len(counts)}** articles, **{sum(counts.values())}** passages in the index · default LLM `{settings.llm}`"

@@ -45,7 +45,10 @@ def test_reply_checks_then_streams_verified_text_then_links_it(handlers):
     texts = [plain_text(s) for s in shown[1:]]
     assert texts and all(answer.text.startswith(text) for text in texts)
     assert 'id="src-0-1"' in sources and "<mark>" in sources
-    assert [t["role"] for t in history_as_text(states[-1][0])] == ["user", "assistant"]
+    # The next question's history is the conversation as it reads, without escapes and links.
+    assert history_as_text(states[-1][0]) == [
+        {"role": "user", "content": RARE_EARTHS}, {"role": "assistant", "content": answer.text}
+    ]
 
 
 def test_follow_up_is_answered_with_the_conversation_and_gets_its_own_sources(handlers):
@@ -103,6 +106,7 @@ def test_add_articles_reports_bad_files_and_ingests_good_ones(tmp_path, isolated
     handlers = PageHandlers(Settings(index_dir=isolated_index, llm="extractive"))
     message, summary, rows, choices = handlers.add_articles(None)
     assert message == "Choose article files or a .zip first."
+    assert summary.startswith("**0** articles") and rows == [] and choices["choices"] == []
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"not a zip at all")
     message, *_ = handlers.add_articles([str(broken)])
