@@ -13,17 +13,17 @@ import sys
 import click
 
 from .errors import QAError
-from .settings import LLM_MODES, SettingsError, load_settings
+from .settings import LLM_MODES, load_settings
 
 
 def reports_errors(command):
-    """Print QAError/SettingsError as a message and exit 1."""
+    """Print a QAError as a message and exit 1."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (QAError, SettingsError) as error:
+        except QAError as error:
             click.secho(f"Error: {error}", fg="red", err=True)
             sys.exit(1)
         except KeyboardInterrupt:

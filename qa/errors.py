@@ -35,3 +35,19 @@ class PromptError(QAError):
 
 class QuestionError(QAError):
     """The question cannot be answered as asked (empty, for example)."""
+
+
+class SettingsError(QAError):
+    """A `QA_*` variable holds a value that cannot be used."""
+
+
+class QuestionFileError(QAError):
+    """The questions file cannot be read or a line in it is malformed."""
+
+
+class ThresholdError(QAError):
+    """A --fail-under threshold is not of the form METRIC=VALUE with a known metric."""
+
+
+class UploadError(QAError):
+    """An upload that cannot be taken as it is (too large, or not an article)."""

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from qa import metrics
-from qa.errors import MissingDependencyError, QAError
+from qa.errors import MissingDependencyError, QAError, QuestionFileError, ThresholdError
 from qa.types import Answer
 
 RETRIEVAL_METRICS = ("hit_at_k", "mrr")
@@ -49,14 +49,6 @@ LOWER_IS_BETTER = GROUNDING_METRICS + LATENCY_METRICS
 META_KEYS = ("llm", "embedding_model", "index_chunks", "questions_file")
 MRR_CUTOFF = 10
 BOOTSTRAP = {"resamples": 1000, "confidence": 0.95, "seed": 0}
-
-
-class QuestionFileError(QAError):
-    """The questions file cannot be read or a line in it is malformed."""
-
-
-class ThresholdError(QAError):
-    """A --fail-under threshold is not of the form METRIC=VALUE with a known metric."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .errors import SettingsError
+
 LLM_MODES = ("local", "openai", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
@@ -20,10 +22,6 @@ EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
 
 def _setting(default: Any, description: str, env: str | None = None) -> Any:
     return field(default=default, metadata={"description": description, "env": env})
-
-
-class SettingsError(ValueError):
-    """A `QA_*` variable holds a value that cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,10 @@ import stat
 import zipfile
 from pathlib import Path
 
-from .errors import QAError
+from .errors import UploadError
 from .loaders import SUPPORTED_SUFFIXES
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # all files of one upload together, zip contents counted uncompressed
-
-
-class UploadError(QAError):
-    """An upload that cannot be taken as it is (too large, or not an article)."""
 
 
 def safe_name(name: str) -> str:

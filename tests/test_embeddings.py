@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from qa.embeddings import OnnxEmbeddings, SentenceTransformerEmbeddings, make_embeddings
-from qa.settings import Settings, SettingsError
+from qa.errors import SettingsError
+from qa.settings import Settings
 
 from conftest import ARTICLES
 

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.errors import QuestionFileError, ThresholdError
 from qa.evaluation import (
     METRICS,
     Question,
-    QuestionFileError,
-    ThresholdError,
     failed_thresholds,
     load_questions,
     parse_thresholds,

@@ -1,10 +1,12 @@
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from qa.errors import PromptError
+from qa.cli import main
+from qa.errors import PromptError, SettingsError
 from qa.prompts import render_prompt
-from qa.settings import Settings, SettingsError
+from qa.settings import Settings
 
 
 def test_settings_read_qa_variables_when_built():
@@ -19,6 +21,12 @@ def test_settings_reject_bad_values_with_the_variable_name():
         Settings.from_env({"QA_K": "many"})
     with pytest.raises(SettingsError, match="3 or more"):
         Settings.from_env({"QA_COLLECTION": "ab"})
+
+
+def test_a_bad_setting_is_one_message_from_the_cli(monkeypatch):
+    monkeypatch.setenv("QA_K", "0")
+    result = CliRunner().invoke(main, ["ask", "Who?"])
+    assert result.exit_code == 1 and result.output.strip() == "Error: QA_K=0 must be at least 1."
 
 
 def test_openai_key_falls_back_to_openai_api_key():
