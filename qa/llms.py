@@ -89,9 +89,6 @@ class LlamaCppLLM(LLM):
             )
         return self._llama
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.load().tokenize(text.encode("utf-8"), add_bos=True))
-
     def _call(self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> str:
         return "".join(chunk.text for chunk in self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs))
 

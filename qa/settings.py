@@ -20,8 +20,13 @@ RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
 
 
-def _setting(default: Any, description: str, env: str | None = None) -> Any:
-    return field(default=default, metadata={"description": description, "env": env})
+def _setting(default: Any, description: str) -> Any:
+    return field(default=default, metadata={"description": description})
+
+
+def _variable(f: dataclasses.Field) -> str:
+    """The environment variable of a settings field: `QA_` and its name in capitals."""
+    return f"QA_{f.name.upper()}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = f.metadata.get("env") or f"QA_{f.name.upper()}"
+            name = _variable(f)
             if name in env and env[name] != "":
                 values[f.name] = _convert(f, env[name], name)
         if not values.get("llm_api_key") and env.get("OPENAI_API_KEY"):
@@ -128,11 +133,7 @@ class Settings:
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:
         """(variable, default, description) rows for the README's configuration table."""
-        rows = []
-        for f in fields(cls):
-            name = f.metadata.get("env") or f"QA_{f.name.upper()}"
-            rows.append((name, str(f.default), f.metadata["description"]))
-        return rows
+        return [(_variable(f), str(f.default), f.metadata["description"]) for f in fields(cls)]
 
 
 def _convert(f: dataclasses.Field, raw: str, name: str) -> Any:
