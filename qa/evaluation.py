@@ -20,7 +20,8 @@ Which metrics apply to which question:
 - latency is summarised over all questions as `latency_p50_s` and `latency_p95_s`.
 
 Left out: building the pipeline (the caller passes `answer_fn`), the metric
-definitions (`metrics.py`) and the report layout (`report.py`).
+definitions (`metrics.py`), the metric names and their summary (`summary.py`) and the
+report layout (`report.py`).
 """
 
 from __future__ import annotations
@@ -29,26 +30,18 @@ import importlib.util
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from qa import metrics
+from qa import metrics, report
 from qa.errors import MissingDependencyError, QAError, QuestionFileError, ThresholdError
+from qa.summary import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary, summarise
 from qa.types import Answer
 
-RETRIEVAL_METRICS = ("hit_at_k", "mrr")
-ANSWER_METRICS = ("answer_accuracy", "token_f1", "semantic_similarity")
-CITATION_METRICS = ("citation_validity", "citation_precision", "citation_recall", "answer_supported")
-GROUNDING_METRICS = ("unsupported_sentence_rate", "unsupported_number_rate")
-METRICS = RETRIEVAL_METRICS + ANSWER_METRICS + CITATION_METRICS + ("abstention_accuracy",) + GROUNDING_METRICS
-LATENCY_METRICS = ("latency_p50_s", "latency_p95_s")
-# Thresholds on these are ceilings; every other threshold is a floor.
-LOWER_IS_BETTER = GROUNDING_METRICS + LATENCY_METRICS
 # What the caller must tell `run_eval` about the run, copied into summary.json.
 META_KEYS = ("llm", "embedding_model", "index_chunks", "questions_file")
 MRR_CUTOFF = 10
-BOOTSTRAP = {"resamples": 1000, "confidence": 0.95, "seed": 0}
 
 
 @dataclass(frozen=True)
@@ -178,68 +171,6 @@ def result_row(question: Question, answer: Answer, latency_s: float, scores: dic
     }
 
 
-@dataclass(frozen=True)
-class MetricSummary:
-    mean: float
-    low: float  # bootstrap interval of the mean
-    high: float
-    n: int  # questions the metric applied to
-
-
-@dataclass
-class EvalSummary:
-    """What summary.json holds, plus the per-question rows behind it."""
-
-    k: int
-    meta: dict
-    metrics: dict[str, MetricSummary | None]
-    latency_p50_s: float
-    latency_p95_s: float
-    results: list[dict] = field(default_factory=list, repr=False)
-
-    @property
-    def questions(self) -> int:
-        return len(self.results)
-
-    def to_dict(self) -> dict:
-        answerable = sum(1 for r in self.results if r["answerable"])
-        return {
-            **self.meta,
-            "questions": self.questions,
-            "answerable": answerable,
-            "unanswerable": self.questions - answerable,
-            "k": self.k,
-            "metrics": {name: (vars(m) if m else None) for name, m in self.metrics.items()},
-            "latency_p50_s": self.latency_p50_s,
-            "latency_p95_s": self.latency_p95_s,
-            "bootstrap": BOOTSTRAP,
-        }
-
-
-def summarise_metric(values: Iterable[float | None]) -> MetricSummary | None:
-    """Mean and bootstrap interval of the values that are not None; None if there are none."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    low, high = metrics.bootstrap_interval(
-        present, resamples=BOOTSTRAP["resamples"], confidence=BOOTSTRAP["confidence"], seed=BOOTSTRAP["seed"]
-    )
-    return MetricSummary(round(sum(present) / len(present), 4), round(low, 4), round(high, 4), len(present))
-
-
-def summarise(results: Sequence[dict], *, k: int, meta: dict) -> EvalSummary:
-    """Aggregate scored rows into an EvalSummary."""
-    latencies = [r["latency_s"] for r in results]
-    return EvalSummary(
-        k=k,
-        meta=dict(meta),
-        metrics={name: summarise_metric(r[name] for r in results) for name in METRICS},
-        latency_p50_s=round(metrics.percentile(latencies, 50), 4),
-        latency_p95_s=round(metrics.percentile(latencies, 95), 4),
-        results=list(results),
-    )
-
-
 def _embed_once(embed: metrics.Embed, texts: list[str]) -> metrics.Embed:
     """Embed all texts in one batch and serve later calls from it, embedding any new ones in a batch of their own."""
     vectors: dict[str, list[float]] = {}
@@ -301,8 +232,6 @@ def run_eval(
 
 def write_report(summary: EvalSummary, out_dir: str | Path, *, baseline: str | Path | None = None) -> list[Path]:
     """Write report.md and report.png for a summary; see `report.py`."""
-    from qa import report
-
     return report.write_report(summary, Path(out_dir), baseline=Path(baseline) if baseline else None)
 
 

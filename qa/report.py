@@ -6,8 +6,8 @@ deltas and the questions that got worse, and last the answer sentences the groun
 check removed, with the reason. The plot shows the metric means with their
 intervals beside a latency histogram.
 
-Left out: running and scoring questions (`evaluation.py`) and metric definitions
-(`metrics.py`).
+Left out: running and scoring questions (`evaluation.py`), metric definitions
+(`metrics.py`) and the metric names and summary it reads (`summary.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.evaluation import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary
+from qa.summary import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary
 
 # A per-question score must drop by more than this to count as a regression, so that
 # tiny changes in continuous scores (F1, similarity) do not flood the list.
