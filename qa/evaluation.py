@@ -17,6 +17,9 @@ Which metrics apply to which question:
   applies to every answer that did not abstain, answerable or not;
 - a metric that cannot be computed is None (no gold sources, nothing cited for
   precision, no reference or embedding function for similarity), and means skip None;
+- a reference-only question (`"answers": []` with a `"reference"`, the shape of RAGAS
+  and LangSmith datasets) has no alias to find, so `answer_accuracy`, `token_f1` and
+  `answer_supported` are None for it; similarity, retrieval and citation metrics apply;
 - latency is summarised over all questions as `latency_p50_s` and `latency_p95_s`.
 
 Left out: building the pipeline (the caller passes `answer_fn`), the metric
@@ -50,7 +53,7 @@ class Question:
 
     id: str
     question: str
-    answers: tuple[str, ...] = ()  # short aliases; any one in the answer counts as correct
+    answers: tuple[str, ...] = ()  # short aliases, any one counts as correct; none for a reference-only question
     reference: str = ""  # a full reference answer, for semantic similarity
     sources: tuple[str, ...] = ()  # suffixes of the sources holding the answer
     answerable: bool = True
@@ -89,8 +92,10 @@ def parse_question(record: Any, where: str) -> Question:
     if split not in SPLITS:
         raise QuestionFileError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, not {split!r}")
     answers, sources = _string_list(record, "answers", where), _string_list(record, "sources", where)
-    if answerable and not answers:
-        raise QuestionFileError(f"{where}: an answerable question needs at least one alias in 'answers'")
+    if answerable and not answers and not reference.strip():
+        raise QuestionFileError(
+            f"{where}: an answerable question needs at least one alias in 'answers' or a 'reference' answer"
+        )
     if not answerable and (answers or sources):
         raise QuestionFileError(f"{where}: an unanswerable question must have empty 'answers' and 'sources'")
     return Question(record["id"].strip(), record["question"].strip(), answers, reference.strip(), sources, answerable, split)
@@ -141,14 +146,17 @@ def score_answer(question: Question, answer: Answer, *, k: int, embed: metrics.E
     scores.update(
         hit_at_k=metrics.hit_at_k(retrieved, question.sources, k),
         mrr=metrics.mrr(retrieved, question.sources, MRR_CUTOFF),
-        answer_accuracy=metrics.answer_accuracy(answer.text, question.answers),
-        token_f1=metrics.token_f1(answer.text, question.answers),
         semantic_similarity=metrics.semantic_similarity(answer.text, question.reference, embed),
         citation_validity=metrics.citation_validity(answer),
         citation_precision=metrics.citation_precision(answer.citations, question.sources),
         citation_recall=metrics.citation_recall(answer.citations, question.sources),
-        answer_supported=metrics.answer_supported(answer.citations, question.answers),
     )
+    if question.answers:  # a reference-only question has no alias to look for
+        scores.update(
+            answer_accuracy=metrics.answer_accuracy(answer.text, question.answers),
+            token_f1=metrics.token_f1(answer.text, question.answers),
+            answer_supported=metrics.answer_supported(answer.citations, question.answers),
+        )
     return scores
 
 

@@ -5,8 +5,9 @@ does not apply; `evaluation.py` decides which apply to which question:
 
 - answer, retrieval and citation metrics apply to answerable questions only and are
   None for unanswerable ones; a metric needing gold sources is None when the
-  question lists none, and `semantic_similarity` is None without a reference answer
-  or an embedding function;
+  question lists none, `semantic_similarity` is None without a reference answer
+  or an embedding function, and the alias metrics (`answer_accuracy`, `token_f1`,
+  `answer_supported`) are None for a question with a reference but no aliases;
 - `abstention_accuracy` applies to every question;
 - `unsupported_sentence_rate` and `unsupported_number_rate` (lower is better) apply to
   every answer that did not abstain, answerable or not, and are None for abstentions;

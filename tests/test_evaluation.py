@@ -60,6 +60,19 @@ def test_bad_lines_are_reported_with_their_line_number(tmp_path, record, message
     assert "q.jsonl:2: " in str(error.value) and message in str(error.value)
 
 
+def test_a_reference_only_question_is_read(tmp_path):
+    reference_only = {**GOOD, "answers": [], "reference": "Josep Borrell headed the EU delegation.", "split": "test"}
+    [question] = load_questions(write_lines(tmp_path / "q.jsonl", reference_only))
+    assert question.answers == () and question.reference == "Josep Borrell headed the EU delegation."
+    assert question.answerable and question.split == "test"
+
+
+def test_an_answerable_question_without_aliases_or_reference_is_refused(tmp_path):
+    path = write_lines(tmp_path / "q.jsonl", {**GOOD, "answers": [], "reference": " "})
+    with pytest.raises(QuestionFileError, match="q.jsonl:1: an answerable question needs at least one alias in 'answers' or a 'reference' answer"):
+        load_questions(path)
+
+
 def test_duplicate_ids_and_missing_files_are_reported(tmp_path):
     with pytest.raises(QuestionFileError, match=r"q.jsonl:2: duplicate id 'q1' \(first on line 1\)"):
         load_questions(write_lines(tmp_path / "q.jsonl", GOOD, GOOD))
@@ -178,6 +191,27 @@ def test_run_eval_lists_regressions_against_a_baseline(tmp_path):
     assert "| good |" in section and "answer_accuracy 1.00→0.00" in section and "citation_validity 1.00→0.00" in section
     assert "| wrong |" not in section
     assert "| answer_accuracy | 0.500 | 0.000 | -0.500 |" in report
+
+
+def test_run_eval_scores_a_reference_only_question_without_the_alias_metrics(tmp_path):
+    reference_only = {
+        "id": "ref", "question": "Who headed the EU delegation?", "answers": [],
+        "reference": "Josep Borrell headed it.", "sources": ["000_7a094f6f779c30f4.txt"],
+    }
+    with_alias = {"id": "alias", "question": "What was the trade turnover?", "answers": ["40.2 billion"],
+                  "sources": ["002_40a8f02fd4e3abf6.txt"]}
+    questions = load_questions(write_lines(tmp_path / "q.jsonl", reference_only, with_alias))
+    summary = run_eval(questions, fake_answer, out_dir=tmp_path / "out", meta=META, k=2, embed=fake_embed, progress=False)
+
+    rows = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()}
+    ref = rows["ref"]
+    assert ref["answer_accuracy"] is None and ref["token_f1"] is None and ref["answer_supported"] is None
+    assert ref["semantic_similarity"] is not None
+    assert ref["hit_at_k"] == 1.0 and ref["citation_precision"] == 1.0 and ref["citation_validity"] == 1.0
+    assert rows["alias"]["answer_accuracy"] == 0.0
+    assert summary.metrics["answer_accuracy"].n == 1 and summary.metrics["hit_at_k"].n == 2
+    assert summary.metrics["semantic_similarity"].n == 1
+    assert "| ref |" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_run_eval_requires_the_meta_keys(tmp_path):
