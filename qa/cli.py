@@ -1,13 +1,15 @@
 """The `qa` command: thin wrappers over the library that parse options and print results.
 
 Errors the user can act on (`QAError`) are printed as one message and exit code 1,
-never as a traceback.
+never as a traceback. The `qa` loggers' lines (progress off a terminal, warnings) go
+to stderr.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 
 import click
@@ -33,10 +35,26 @@ def reports_errors(command):
     return wrapper
 
 
+class _StderrHandler(logging.Handler):
+    """Writes log lines with click to whatever stderr is when they come (a test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def log_to_stderr() -> None:
+    """Send INFO and above from the `qa` loggers to stderr, once per process."""
+    logger = logging.getLogger("qa")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+        logger.setLevel(logging.INFO)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="news-qa")
 def main():
     """Question answering over news articles, with cited passages."""
+    log_to_stderr()
 
 
 @main.command()

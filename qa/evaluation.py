@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from qa import metrics, report
 from qa.errors import MissingDependencyError, QAError, QuestionFileError, ThresholdError
+from qa.progress import track
 from qa.summary import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary, summarise
 from qa.types import Answer
 
@@ -215,10 +216,8 @@ def run_eval(
     # Checked now so that a missing plotter fails before the slow part, not after it.
     if importlib.util.find_spec("matplotlib") is None:
         raise MissingDependencyError("`qa eval` draws report.png with matplotlib: pip install matplotlib")
-    from tqdm import tqdm
-
     answered: list[tuple[Question, Answer, float]] = []
-    for question in tqdm(questions, desc="Evaluating", unit="question", disable=not progress):
+    for question in track(questions, "Evaluating", unit="question", enabled=progress):
         started = time.perf_counter()
         answer = answer_fn(question.question)
         answered.append((question, answer, time.perf_counter() - started))

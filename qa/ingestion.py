@@ -24,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 
 from .chunking import chunk_article
 from .loaders import RECORD_SUFFIXES, SUPPORTED_SUFFIXES, Notice, Skipped, iter_articles
+from .progress import Progress
 from .settings import Settings
 from .store import NewsStore
 from .types import Article, Chunk
@@ -193,21 +194,19 @@ def ingest_articles(
     With `workers` (default `settings.ingest_workers`) above 1, worker processes embed
     with `settings.embedding_model` and backend instead of `embeddings`.
     """
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     paths = list(paths)
     summary = IngestSummary()
     existing = store.article_hashes()
     seen: set[str] = set()
     batch = _Batch(store, embeddings, settings, workers or settings.ingest_workers)
-    bar = tqdm(total=count_files(paths), unit="article", desc="Ingesting", disable=not progress, leave=False)
+    bar = Progress("Ingesting", total=count_files(paths), unit="article", enabled=progress)
     try:
         for item in iter_articles(paths):
             if isinstance(item, Notice):
                 summary.notices.append(item)
                 continue
-            bar.update(1)
+            bar.update()
             if isinstance(item, Skipped):
                 summary.skipped.append(item)
                 continue

@@ -1,6 +1,9 @@
 """Question-file validation, thresholds and a full `run_eval` over a hand-built fake `answer()`."""
 
+import io
 import json
+import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,6 +215,27 @@ def test_run_eval_scores_a_reference_only_question_without_the_alias_metrics(tmp
     assert summary.metrics["answer_accuracy"].n == 1 and summary.metrics["hit_at_k"].n == 2
     assert summary.metrics["semantic_similarity"].n == 1
     assert "| ref |" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_progress_off_a_terminal_is_one_log_line_per_question(tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="qa")
+    run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta=META, k=2, progress=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.progress"]
+    assert lines == ["Evaluating: 1/3 questions", "Evaluating: 2/3 questions", "Evaluating: 3/3 questions"]
+    assert "%|" not in capsys.readouterr().err  # no bar drawn into the log
+
+
+def test_progress_on_a_terminal_is_a_bar(tmp_path, monkeypatch, caplog):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    caplog.set_level(logging.INFO, logger="qa")
+    run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta=META, k=2, progress=True)
+    assert "Evaluating:" in terminal.getvalue() and "%|" in terminal.getvalue()  # tqdm's bar
+    assert not [r for r in caplog.records if r.name == "qa.progress"]
 
 
 def test_run_eval_requires_the_meta_keys(tmp_path):
