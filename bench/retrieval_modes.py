@@ -59,7 +59,11 @@ def main() -> None:
                          "hit_low": metrics["hit_at_k"]["low"], "hit_high": metrics["hit_at_k"]["high"]})
             print(f"  {mode:<15} hit@{args.k} {rows[-1]['hit_at_k']:.3f}  mrr {rows[-1]['mrr']:.3f}")
     table = [f"| set | mode | hit@{args.k} (95% CI) | MRR@10 |", "|---|---|---|---|"]
-    table += [f"| {r['set']} ({r['questions']} q) | {r['mode']} | {r['hit_at_k']:.3f} ({r['hit_low']:.2f}-{r['hit_high']:.2f}) | {r['mrr']:.3f} |" for r in rows]
+    table += [
+        f"| {r['set']} ({r['questions']} q) | {r['mode']} "
+        f"| {r['hit_at_k']:.3f} ({r['hit_low']:.2f}-{r['hit_high']:.2f}) | {r['mrr']:.3f} |"
+        for r in rows
+    ]
     print("\n".join(table))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "retrieval.json").write_text(json.dumps({"k": args.k, "rows": rows}, indent=2) + "\n")

@@ -26,8 +26,24 @@ from itertools import cycle, islice
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (CORPORA, NEWS_SOURCES, REPO, SAMPLE_ARTICLES, WARM_UP, BenchError, embedding_backend, fmt, has_index,
-                     load_questions, machine_info, markdown_table, percentile, rate, ratio, run_child)
+from _common import (
+    CORPORA,
+    NEWS_SOURCES,
+    REPO,
+    SAMPLE_ARTICLES,
+    WARM_UP,
+    BenchError,
+    embedding_backend,
+    fmt,
+    has_index,
+    load_questions,
+    machine_info,
+    markdown_table,
+    percentile,
+    rate,
+    ratio,
+    run_child,
+)
 from _serve import measure_served_app
 from qa.settings import LLM_MODES
 
@@ -62,7 +78,7 @@ class Bench:
         return self.index_root / name
 
     def corpus_paths(self, corpus: str) -> list[str]:
-        """The corpus folder, or with --limit a JSON Lines file of its first N news articles as our loaders read them."""
+        """The corpus folder; with --limit, a JSON Lines file of its first N news articles as our loaders read them."""
         if self.limit is None:
             return [str(CORPORA[corpus])]
         from qa.loaders import iter_articles
@@ -106,10 +122,13 @@ def part_ingest(bench: Bench) -> list[dict[str, Any]]:
                 rows.append({**row, "articles_per_s": rate(row["articles"], row["seconds"]),
                              "chunks_per_s": rate(row["chunks_written"], row["seconds"])})
     print(markdown_table(
-        ["corpus", "backend", "run", "articles", "chunks written", "ingest s", "process s", "articles/s", "chunks/s", "peak RSS MB"],
+        ["corpus", "backend", "run", "articles", "chunks written", "ingest s", "process s", "articles/s", "chunks/s",
+         "peak RSS MB"],
         [[r["corpus"], r["backend"], r["run"], fmt(r["articles"]), fmt(r["chunks_written"]), fmt(r["seconds"]),
-          fmt(r["process_s"]), fmt(r["articles_per_s"]), fmt(r["chunks_per_s"]), fmt(r["peak_rss_mb"], 0)] for r in rows]))
-    print("\nprocess s: the child process from start to exit (imports included); ingest s: the `ingest()` call, model load included.")
+          fmt(r["process_s"]), fmt(r["articles_per_s"]), fmt(r["chunks_per_s"]), fmt(r["peak_rss_mb"], 0)]
+         for r in rows]))
+    print("\nprocess s: the child process from start to exit (imports included); "
+          "ingest s: the `ingest()` call, model load included.")
     return rows
 
 
@@ -121,7 +140,8 @@ def ingest_twice(bench: Bench, corpus: str, paths: list[str], backend: str, kept
     label = {"corpus": corpus, "backend": backend}
     if kept is not None and bench.reuse and has_index(kept):
         print(f"{corpus} ({backend}): reusing {kept} (--reuse); the cold ingest is not run.")
-        return [{**label, "run": "re-ingest", **run_child("ingest", {"paths": paths, "index_dir": str(kept)}, backend=backend)}]
+        again = run_child("ingest", {"paths": paths, "index_dir": str(kept)}, backend=backend)
+        return [{**label, "run": "re-ingest", **again}]
     bench.index_root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{corpus}-{backend}-", dir=bench.index_root))
     folder.chmod(0o755)  # mkdtemp makes it private; as a kept index it should look like any other
@@ -183,11 +203,12 @@ def part_query(bench: Bench) -> list[dict[str, Any]]:
         result = run_child("query", {"index_dir": str(index), "questions": questions, "warm_up": WARM_UP})
         rows.append({"index": name, "questions": len(questions), **result,
                      "p50_ms": percentile(result["uncached_ms"], 50), "p95_ms": percentile(result["uncached_ms"], 95),
-                     "cached_p50_ms": percentile(result["cached_ms"], 50), "cached_p95_ms": percentile(result["cached_ms"], 95)})
+                     "cached_p50_ms": percentile(result["cached_ms"], 50),
+                     "cached_p95_ms": percentile(result["cached_ms"], 95)})
     print(markdown_table(
         ["index", "backend", "chunks", "questions", "p50 ms", "p95 ms", "cached p50 ms", "peak RSS MB"],
-        [[r["index"], r["backend"], fmt(r["chunks"]), r["questions"], fmt(r["p50_ms"]), fmt(r["p95_ms"]), fmt(r["cached_p50_ms"]),
-          fmt(r["peak_rss_mb"], 0)] for r in rows]))
+        [[r["index"], r["backend"], fmt(r["chunks"]), r["questions"], fmt(r["p50_ms"]), fmt(r["p95_ms"]),
+          fmt(r["cached_p50_ms"]), fmt(r["peak_rss_mb"], 0)] for r in rows]))
     print("\nRetrieval only (`Pipeline.retrieve`, what `answer()` prompts with), after one warm-up; "
           "p50/p95 over each question's first, uncached ask; cached: the same questions asked again.")
     return rows
@@ -198,7 +219,8 @@ def part_query(bench: Bench) -> list[dict[str, Any]]:
 def part_answer(bench: Bench) -> list[dict[str, Any]]:
     index = bench.require_index("bbc")
     questions = bench.questions_for("answer", "bbc")
-    result = run_child("answer", {"index_dir": str(index), "questions": questions, "warm_up": WARM_UP, "llm": bench.llm})
+    options = {"index_dir": str(index), "questions": questions, "warm_up": WARM_UP, "llm": bench.llm}
+    result = run_child("answer", options)
     row = {"llm": bench.llm, "questions": len(questions), **result,
            "answer_p50_s": percentile(result["answer_s"], 50), "answer_p95_s": percentile(result["answer_s"], 95),
            "first_text_p50_s": percentile(result["first_text_s"], 50),
@@ -221,11 +243,12 @@ def part_serve(bench: Bench) -> list[dict[str, Any]]:
 
     index = bench.require_index("bbc")
     bench.out.mkdir(parents=True, exist_ok=True)
-    row = measure_served_app(index, bench.llm, bench.questions_for("serve", "bbc"), load_settings().k, bench.out / "serve.log")
+    questions = bench.questions_for("serve", "bbc")
+    row = measure_served_app(index, bench.llm, questions, load_settings().k, bench.out / "serve.log")
     print(markdown_table(
         ["llm", "questions", "RSS ready MB", "RSS after MB", "peak RSS MB", "p50 s", "p95 s", "errors"],
-        [[row["llm"], row["questions"], fmt(row["rss_ready_mb"], 0), fmt(row["rss_after_mb"], 0), fmt(row["rss_peak_mb"], 0),
-          fmt(row["p50_s"], 2), fmt(row["p95_s"], 2), len(row["errors"])]]))
+        [[row["llm"], row["questions"], fmt(row["rss_ready_mb"], 0), fmt(row["rss_after_mb"], 0),
+          fmt(row["rss_peak_mb"], 0), fmt(row["p50_s"], 2), fmt(row["p95_s"], 2), len(row["errors"])]]))
     print(f"\n`qa serve` over {index}, asked one question at a time through gradio_client (/answer); RSS summed over "
           "the server and its child processes; peak: their VmHWM. The questions cycle through the BBC set.")
     return [row]
@@ -236,8 +259,10 @@ def part_serve(bench: Bench) -> list[dict[str, Any]]:
 PARTS: dict[str, Callable[[Bench], list[dict[str, Any]]]] = {
     "ingest": part_ingest, "baseline": part_baseline, "query": part_query, "answer": part_answer, "serve": part_serve,
 }
-TITLES = {"ingest": "Ingest", "baseline": "Baseline: LangChain's RAG tutorial indexing", "query": "Query (retrieval only)",
-          "answer": "Answer", "serve": "Serve memory"}
+TITLES = {
+    "ingest": "Ingest", "baseline": "Baseline: LangChain's RAG tutorial indexing", "query": "Query (retrieval only)",
+    "answer": "Answer", "serve": "Serve memory",
+}
 
 
 def split_list(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -252,13 +277,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help="Comma-separated parts to run (default: all).")
     parser.add_argument("--corpora", default=",".join(CORPORA), help="Comma-separated corpora (default: bbc,reuters).")
-    parser.add_argument("--backends", default="onnx-int8,torch", help="Embedding backends to ingest with (QA_EMBEDDING_BACKEND).")
-    parser.add_argument("--limit", type=int, default=None, help="Only the first N articles/stories per corpus (smoke runs).")
-    parser.add_argument("--questions", type=int, default=None, help="At most N questions per set (default: query all, answer 20, serve 100).")
-    parser.add_argument("--llm", default="local", choices=LLM_MODES, help="LLM for the answer and serve parts (default: local).")
+    parser.add_argument(
+        "--backends", default="onnx-int8,torch", help="Embedding backends to ingest with (QA_EMBEDDING_BACKEND)."
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="Only the first N articles/stories per corpus (smoke runs)."
+    )
+    parser.add_argument(
+        "--questions", type=int, default=None,
+        help="At most N questions per set (default: query all, answer 20, serve 100).",
+    )
+    parser.add_argument(
+        "--llm", default="local", choices=LLM_MODES, help="LLM for the answer and serve parts (default: local)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Keep an existing full index instead of rebuilding it.")
-    parser.add_argument("--indexes", type=Path, default=REPO / "bench-out" / "indexes", help="Where the full indexes live.")
-    parser.add_argument("--out", type=Path, default=REPO / "bench-out" / "speed", help="Folder for speed.json and serve.log.")
+    parser.add_argument(
+        "--indexes", type=Path, default=REPO / "bench-out" / "indexes", help="Where the full indexes live."
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench-out" / "speed", help="Folder for speed.json and serve.log."
+    )
     return parser.parse_args(argv)
 
 
@@ -271,7 +309,8 @@ def make_bench(args: argparse.Namespace, scratch: Path) -> tuple[Bench, list[str
         raise SystemExit("--limit must be at least 1.")
     out = args.out.resolve()
     index_root = out / f"indexes-limit{args.limit}" if args.limit else args.indexes.resolve()
-    bench = Bench(parts=split_list(args.parts, tuple(PARTS), "parts"), corpora=split_list(args.corpora, tuple(CORPORA), "corpora"),
+    bench = Bench(parts=split_list(args.parts, tuple(PARTS), "parts"),
+                  corpora=split_list(args.corpora, tuple(CORPORA), "corpora"),
                   backends=backends, default_backend=default, limit=args.limit, questions=args.questions, llm=args.llm,
                   reuse=args.reuse, index_root=index_root, out=out, scratch=scratch)
     if "ingest" in bench.parts and default not in backends:

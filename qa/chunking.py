@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from qa.text import PARAGRAPH_BREAK, split_sentences, strip_span
 from qa.types import Article, Chunk
 
+
 def chunk_id(source: str, index: int, text: str) -> str:
     """A stable id for a chunk: the same article text always gives the same ids."""
     return hashlib.sha256(f"{source}\x00{index}\x00{text}".encode("utf-8")).hexdigest()[:32]
@@ -39,7 +40,9 @@ def chunk_article(article: Article, chunk_chars: int = 700, overlap: int = 1) ->
         start, end = units[first].start, units[last].end
         index = len(chunks)
         piece = text[start:end]
-        chunks.append(Chunk(id=chunk_id(article.source, index, piece), article=article, text=piece, index=index, start=start))
+        chunks.append(
+            Chunk(id=chunk_id(article.source, index, piece), article=article, text=piece, index=index, start=start)
+        )
         if last == len(units) - 1:
             break
         first = _next_first_unit(units, first, last, chunk_chars, overlap)

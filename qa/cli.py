@@ -60,7 +60,12 @@ def main():
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes that embed chunks (default QA_INGEST_WORKERS, 1).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that embed chunks (default QA_INGEST_WORKERS, 1).",
+)
 @reports_errors
 def ingest(paths, quiet, workers):
     """Add or update the articles in PATHS (files or folders) in the index."""
@@ -75,9 +80,15 @@ def ingest(paths, quiet, workers):
 @click.argument("question")
 @click.option("--k", type=int, default=None, help="Passages to retrieve (default QA_K).")
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
-@click.option("--from", "date_from", metavar="YYYY-MM-DD", default=None, help="Only articles published on or after this date.")
-@click.option("--to", "date_to", metavar="YYYY-MM-DD", default=None, help="Only articles published on or before this date.")
-@click.option("--source", "sources", multiple=True, help="Only this article (its source as listed by the index). Repeatable.")
+@click.option(
+    "--from", "date_from", metavar="YYYY-MM-DD", default=None, help="Only articles published on or after this date."
+)
+@click.option(
+    "--to", "date_to", metavar="YYYY-MM-DD", default=None, help="Only articles published on or before this date."
+)
+@click.option(
+    "--source", "sources", multiple=True, help="Only this article (its source as listed by the index). Repeatable."
+)
 @click.option("--outlet", "outlets", multiple=True, help="Only articles from this outlet, e.g. Reuters. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON.")
 @reports_errors
@@ -86,7 +97,12 @@ def ask(question, k, llm, date_from, date_to, sources, outlets, as_json):
     from .api import answer
 
     result = answer(
-        question, k=k, date_from=date_from, date_to=date_to, sources=list(sources), outlets=list(outlets),
+        question,
+        k=k,
+        date_from=date_from,
+        date_to=date_to,
+        sources=list(sources),
+        outlets=list(outlets),
         settings=load_settings(llm=llm),
     )
     if as_json:
@@ -96,13 +112,41 @@ def ask(question, k, llm, date_from, date_to, sources, outlets, as_json):
 
 
 @main.command(name="eval")
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None, help="JSON Lines question set (default: the bundled sample set).")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON Lines question set (default: the bundled sample set).",
+)
 @click.option("--k", type=int, default=None, help="Passages to retrieve per question (default QA_K).")
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="eval-out", show_default=True, help="Folder for results.jsonl, summary.json, report.md, report.png.")
-@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None, help="summary.json of an earlier run to compare against.")
-@click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a metric's mean is below VALUE (latency and the unsupported rates: above). Repeatable.")
-@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only the dev part (tune on it) or the test part (report it); default both.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="eval-out",
+    show_default=True,
+    help="Folder for results.jsonl, summary.json, report.md, report.png.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="summary.json of an earlier run to compare against.",
+)
+@click.option(
+    "--fail-under",
+    "fail_under",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Exit 1 when a metric's mean is below VALUE (latency and the unsupported rates: above). Repeatable.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test"]),
+    default=None,
+    help="Only the dev part (tune on it) or the test part (report it); default both.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @reports_errors
 def evaluate(questions, k, llm, out_dir, baseline, fail_under, split, quiet):
@@ -111,7 +155,15 @@ def evaluate(questions, k, llm, out_dir, baseline, fail_under, split, quiet):
     from .evaluation import failed_thresholds, parse_thresholds
 
     thresholds = parse_thresholds(fail_under)
-    summary = run_evaluation(questions, k=k, out_dir=out_dir, baseline=baseline, settings=load_settings(llm=llm), progress=not quiet, split=split)
+    summary = run_evaluation(
+        questions,
+        k=k,
+        out_dir=out_dir,
+        baseline=baseline,
+        settings=load_settings(llm=llm),
+        progress=not quiet,
+        split=split,
+    )
     data = summary.to_dict()
     click.echo(f"{data['questions']} questions ({data['split']}), llm={data['llm']}, k={data['k']}:")
     for name, value in data["metrics"].items():

@@ -67,7 +67,7 @@ def find_dateline(text: str) -> Dateline:
 def derive_title(text: str) -> str:
     """A title for an article that has none: its first sentence without the dateline, cut to ~90 characters."""
     dateline = find_dateline(text)
-    opening = text[dateline.end:]
+    opening = text[dateline.end :]
     sentences = split_sentences(opening)
     if not sentences:
         return ""

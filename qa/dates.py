@@ -21,7 +21,10 @@ MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name
 MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
 MONTHS["sept"] = 9
 WEEKDAYS = {name.lower() for name in calendar.day_name} | {name.lower() for name in calendar.day_abbr}
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _YEAR = r"((?:19|20)\d{2})"
 
 RECENT = re.compile(r"\b(latest|most recent|newest|recently|currently|now|this week|today)\b", re.IGNORECASE)
@@ -77,9 +80,13 @@ def _window(question: str, now: date) -> tuple[date | None, date | None]:
         return date(int(m.group(2)), MONTHS[m.group(1).lower()] if m.group(1) else 1, 1), None
     if m := BEFORE.search(question):
         return None, date(int(m.group(2)), MONTHS[m.group(1).lower()] if m.group(1) else 1, 1)
-    if (m := DAY_MONTH_YEAR.search(question)) and (window := _day(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))):
+    if (m := DAY_MONTH_YEAR.search(question)) and (
+        window := _day(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))
+    ):
         return window
-    if (m := MONTH_DAY_YEAR.search(question)) and (window := _day(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))):
+    if (m := MONTH_DAY_YEAR.search(question)) and (
+        window := _day(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+    ):
         return window
     if m := MONTH_YEAR.search(question):
         return _month_window(int(m.group(2)), MONTHS[m.group(1).lower()])
@@ -89,7 +96,9 @@ def _window(question: str, now: date) -> tuple[date | None, date | None]:
     if m := RELATIVE_MONTH.search(question):
         month = MONTHS[m.group(2).lower()]
         # "last February" said in March 2024 is February 2024; said in January 2024 it is February 2023.
-        year = now.year if (month < now.month or (m.group(1).lower() == "this" and month <= now.month)) else now.year - 1
+        year = (
+            now.year if (month < now.month or (m.group(1).lower() == "this" and month <= now.month)) else now.year - 1
+        )
         return _month_window(year, month)
     if m := RELATIVE_YEAR.search(question):
         year = now.year if m.group(1).lower() == "this" else now.year - 1
@@ -121,7 +130,7 @@ def date_number(value: date | str | None) -> int | None:
 
 
 def spell_date(iso: str) -> str:
-    """"2022-11-18" -> "18 November 2022", as a reader writes it; text that is not an ISO date comes back as it is."""
+    """An ISO date as a reader writes it ("2022-11-18" -> "18 November 2022"); other text comes back as it is."""
     try:
         day = date.fromisoformat(iso)
     except ValueError:

@@ -97,7 +97,9 @@ class DuplicateIndex:
     def group_of(self, source: str) -> list[Member]:
         """The article and its near-duplicates (empty when the article has no signature)."""
         with self._lock:
-            row = self._db.execute("SELECT date_num, length, sig FROM article_sig WHERE source = ?", (source,)).fetchone()
+            row = self._db.execute(
+                "SELECT date_num, length, sig FROM article_sig WHERE source = ?", (source,)
+            ).fetchone()
             if row is None:
                 return []
             signature = np.frombuffer(row[2], dtype=np.uint64)
@@ -111,7 +113,9 @@ class DuplicateIndex:
         candidates.discard(source)
         members = []
         for other in sorted(candidates):
-            row = self._db.execute("SELECT date_num, length, sig FROM article_sig WHERE source = ?", (other,)).fetchone()
+            row = self._db.execute(
+                "SELECT date_num, length, sig FROM article_sig WHERE source = ?", (other,)
+            ).fetchone()
             if row and similarity(signature, np.frombuffer(row[2], dtype=np.uint64)) >= THRESHOLD:
                 members.append(Member(other, row[0], row[1]))
         return members

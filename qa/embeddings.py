@@ -50,8 +50,11 @@ def make_embeddings(settings, threads: int = 0) -> "CachedQueryEmbeddings":
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size, threads)
     return OnnxEmbeddings(
-        settings.embedding_model, settings.embedding_batch_size, threads,
-        cache_dir=settings.model_dir, quantized=settings.embedding_backend == "onnx-int8",
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        threads,
+        cache_dir=settings.model_dir,
+        quantized=settings.embedding_backend == "onnx-int8",
     )
 
 
@@ -124,8 +127,15 @@ class OnnxEmbeddings(CachedQueryEmbeddings):
     activations allocated) where one a call stayed near 200 MB.
     """
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 0, *,
-                 cache_dir: Path, quantized: bool = True):
+    def __init__(
+        self,
+        model_name: str = DEFAULT_MODEL,
+        batch_size: int = 64,
+        threads: int = 0,
+        *,
+        cache_dir: Path,
+        quantized: bool = True,
+    ):
         super().__init__(model_name, batch_size, threads)
         self.cache_dir = Path(cache_dir)
         self.quantized = quantized
@@ -139,7 +149,9 @@ class OnnxEmbeddings(CachedQueryEmbeddings):
     def model(self) -> "_OnnxModel":
         with self._lock:
             if self._model is None:
-                self._model = _OnnxModel(resolve_model_path(self.model_name), self.cache_dir, self.quantized, self.threads)
+                self._model = _OnnxModel(
+                    resolve_model_path(self.model_name), self.cache_dir, self.quantized, self.threads
+                )
             return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -166,7 +178,9 @@ class _OnnxModel:
         self._check_pooling(root)
         tokenizer_file = root / "tokenizer.json"
         if not tokenizer_file.exists():
-            raise QAError(f"{root} has no tokenizer.json, which the ONNX backend needs: set QA_EMBEDDING_BACKEND=torch.")
+            raise QAError(
+                f"{root} has no tokenizer.json, which the ONNX backend needs: set QA_EMBEDDING_BACKEND=torch."
+            )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(self._max_tokens(root))
         self.tokenizer.no_padding()  # batches are of equal length (see `embed`)
@@ -193,7 +207,7 @@ class _OnnxModel:
             # independent of its neighbours (re-ingests and parallel ingests agree exactly).
             rows = 1 if self.quantized else max(1, min(batch_size, TOKENS_PER_CALL // max(length, 1)))
             for start in range(0, len(members), rows):
-                batch = members[start:start + rows]
+                batch = members[start : start + rows]
                 ids = np.array([encoded[i].ids for i in batch], dtype=np.int64)
                 feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
                 hidden = self.session.run(None, {name: feeds[name] for name in self.inputs})[0]
@@ -205,8 +219,10 @@ class _OnnxModel:
     def _check_pooling(root: Path) -> None:
         config = root / "1_Pooling" / "config.json"
         if config.exists() and not json.loads(config.read_text()).get("pooling_mode_mean_tokens", False):
-            raise QAError(f"The model in {root} does not use mean pooling, which the ONNX backend implements; "
-                          "set QA_EMBEDDING_BACKEND=torch.")
+            raise QAError(
+                f"The model in {root} does not use mean pooling, which the ONNX backend implements; "
+                "set QA_EMBEDDING_BACKEND=torch."
+            )
 
     @staticmethod
     def _max_tokens(root: Path) -> int:

@@ -79,7 +79,9 @@ def parse_question(record: Any, where: str) -> Question:
     unknown = sorted(set(record) - _KNOWN_FIELDS)
     if unknown:
         # A misspelt key ("source") would otherwise silently drop the gold sources.
-        raise QuestionFileError(f"{where}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(_KNOWN_FIELDS))}")
+        raise QuestionFileError(
+            f"{where}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(_KNOWN_FIELDS))}"
+        )
     for key in ("id", "question"):
         if not isinstance(record.get(key), str) or not record[key].strip():
             raise QuestionFileError(f"{where}: {key!r} is required and must be a non-empty string")
@@ -99,7 +101,9 @@ def parse_question(record: Any, where: str) -> Question:
         )
     if not answerable and (answers or sources):
         raise QuestionFileError(f"{where}: an unanswerable question must have empty 'answers' and 'sources'")
-    return Question(record["id"].strip(), record["question"].strip(), answers, reference.strip(), sources, answerable, split)
+    return Question(
+        record["id"].strip(), record["question"].strip(), answers, reference.strip(), sources, answerable, split
+    )
 
 
 def load_questions(path: str | Path, *, split: str | None = None) -> list[Question]:
@@ -135,7 +139,9 @@ def load_questions(path: str | Path, *, split: str | None = None) -> list[Questi
     return questions
 
 
-def score_answer(question: Question, answer: Answer, *, k: int, embed: metrics.Embed | None = None) -> dict[str, float | None]:
+def score_answer(
+    question: Question, answer: Answer, *, k: int, embed: metrics.Embed | None = None
+) -> dict[str, float | None]:
     """Every metric for one answer, None where it does not apply (see the module docstring)."""
     scores: dict[str, float | None] = dict.fromkeys(METRICS)
     scores["abstention_accuracy"] = metrics.abstention_accuracy(answer.abstained, question.answerable)
@@ -187,7 +193,7 @@ def _embed_once(embed: metrics.Embed, texts: list[str]) -> metrics.Embed:
     def cached(batch: list[str]) -> list[list[float]]:
         new = [t for t in dict.fromkeys(batch) if t not in vectors]
         if new:
-            vectors.update(zip(new, embed(new)))
+            vectors.update(zip(new, embed(new), strict=True))
         return [vectors[t] for t in batch]
 
     cached(texts)
@@ -223,7 +229,9 @@ def run_eval(
         answered.append((question, answer, time.perf_counter() - started))
 
     if embed is not None:
-        embed = _embed_once(embed, [t for q, a, _ in answered if q.answerable and q.reference for t in (a.text, q.reference)])
+        embed = _embed_once(
+            embed, [t for q, a, _ in answered if q.answerable and q.reference for t in (a.text, q.reference)]
+        )
     results = [result_row(q, a, latency, score_answer(q, a, k=k, embed=embed)) for q, a, latency in answered]
     summary = summarise(results, k=k, meta=meta)
 
@@ -232,7 +240,9 @@ def run_eval(
     with open(out_dir / "results.jsonl", "w", encoding="utf-8") as f:
         for row in results:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (out_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     write_report(summary, out_dir, baseline=baseline)
     return summary
 
@@ -277,7 +287,8 @@ def failed_thresholds(summary: EvalSummary | dict, thresholds: dict[str, float])
         measured = data["metrics"].get(name)
         ceiling = name in LOWER_IS_BETTER
         if measured is None:
-            misses.append(f"{name} could not be measured (no question it applies to), required {'at most' if ceiling else 'at least'} {bar:g}")
+            bound = "at most" if ceiling else "at least"
+            misses.append(f"{name} could not be measured (no question it applies to), required {bound} {bar:g}")
         elif ceiling and measured["mean"] > bar:
             misses.append(
                 f"{name} is {measured['mean']:.3f} (95% interval {measured['low']:.3f}-{measured['high']:.3f}), "

@@ -211,7 +211,9 @@ def ingest_articles(
                 summary.skipped.append(item)
                 continue
             if item.source in seen:
-                summary.skipped.append(Skipped(item.source, "another article in this run has the same source; kept the first"))
+                summary.skipped.append(
+                    Skipped(item.source, "another article in this run has the same source; kept the first")
+                )
                 continue
             seen.add(item.source)
             known = existing.get(item.source)

@@ -92,7 +92,9 @@ class LlamaCppLLM(LLM):
     def _call(self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> str:
         return "".join(chunk.text for chunk in self._stream(prompt, stop=stop, run_manager=run_manager, **kwargs))
 
-    def _stream(self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any) -> Iterator[GenerationChunk]:
+    def _stream(
+        self, prompt: str, stop: list[str] | None = None, run_manager=None, **kwargs: Any
+    ) -> Iterator[GenerationChunk]:
         # One llama.cpp context serves one generation at a time; the lock queues the rest.
         with self._lock:
             llama = self.load()
@@ -188,7 +190,8 @@ def openai_llm_class() -> type:
         def _stream(self, *args: Any, **kwargs: Any) -> Iterator[GenerationChunk]:
             with server_errors(self.openai_api_base):
                 chunks = 0
-                for chunks, chunk in enumerate(super()._stream(*args, **kwargs), start=1):
+                for chunk in super()._stream(*args, **kwargs):
+                    chunks += 1
                     yield chunk
                 if not chunks:  # a real server sends at least the chunk that ends the completion
                     raise ValueError("the reply held no completion chunks")

@@ -26,7 +26,15 @@ from qa.records import iter_csv_records, iter_json_records, iter_jsonl_records
 from qa.reuters import iter_sgml_records
 from qa.types import Article
 
-__all__ = ["Notice", "RECORD_SUFFIXES", "Skipped", "SUPPORTED_SUFFIXES", "iter_articles", "normalise_date", "parse_text_article"]
+__all__ = [
+    "Notice",
+    "RECORD_SUFFIXES",
+    "Skipped",
+    "SUPPORTED_SUFFIXES",
+    "iter_articles",
+    "normalise_date",
+    "parse_text_article",
+]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".csv", ".sgm")
 # Files holding many articles each, so a file count does not tell how many articles to expect.
@@ -82,13 +90,13 @@ def parse_text_article(raw: str, source: str) -> Article:
         lines.pop(0)
     title = date = ""
     if lines and (marker := _DATE_MARKER.match(lines[0])):
-        date, lines[0] = marker.group(1), lines[0][marker.end():]
+        date, lines[0] = marker.group(1), lines[0][marker.end() :]
     elif lines and _is_title_line(lines, markdown=source.lower().endswith(".md")):
         title = " ".join(lines.pop(0).lstrip("#").split())
         while lines and not lines[0].strip():
             lines.pop(0)
         if lines and (marker := _DATE_MARKER.match(lines[0])):
-            date, lines[0] = marker.group(1), lines[0][marker.end():]
+            date, lines[0] = marker.group(1), lines[0][marker.end() :]
     text = tidy_paragraphs("\n".join(lines))
     return _with_prose_metadata(Article(source=source, text=text, title=title, date=normalise_date(date)))
 
@@ -224,7 +232,11 @@ def _records(read_records: Callable) -> Callable[[str, str], Iterator[LoadResult
 
 
 def _without_surrogates(article: Article) -> Article:
-    fields = {name: _LONE_SURROGATE.sub("\ufffd", value) for name, value in vars(article).items() if _LONE_SURROGATE.search(value)}
+    fields = {
+        name: _LONE_SURROGATE.sub("\ufffd", value)
+        for name, value in vars(article).items()
+        if _LONE_SURROGATE.search(value)
+    }
     return replace(article, **fields) if fields else article
 
 

@@ -53,10 +53,7 @@ def normalize_text(text: str, *, drop_thousands_separators: bool = False) -> str
     if drop_thousands_separators:
         text = _THOUSANDS_SEPARATOR.sub("", text)
     kept = {m.start() for m in _NUMBER_SEPARATOR.finditer(text)}
-    chars = [
-        " " if unicodedata.category(ch)[0] in "PS" and i not in kept else ch
-        for i, ch in enumerate(text)
-    ]
+    chars = [" " if unicodedata.category(ch)[0] in "PS" and i not in kept else ch for i, ch in enumerate(text)]
     return " ".join(t for t in "".join(chars).split() if t not in _ARTICLES)
 
 
@@ -66,7 +63,7 @@ def _normal_forms(text: str) -> tuple[str, str]:
 
 def contains_alias(text: str, alias: str) -> bool:
     """Whether the normalised alias occurs in the normalised text as whole tokens."""
-    for text_form, alias_form in zip(_normal_forms(text), _normal_forms(alias)):
+    for text_form, alias_form in zip(_normal_forms(text), _normal_forms(alias), strict=True):
         # Padding with spaces makes the substring test respect token boundaries.
         if alias_form and f" {alias_form} " in f" {text_form} ":
             return True
@@ -212,7 +209,7 @@ def unsupported_sentence_rate(answer: Answer, embed: Embed | None) -> float | No
 
 
 def unsupported_number_rate(answer: Answer) -> float | None:
-    """1.0 if the answer states a figure that no cited passage states ("$40.2bn" = "40.2 billion"); None for an abstention."""
+    """1.0 if the answer states a figure no cited passage states ("$40.2bn" = "40.2 billion"); None if it abstained."""
     from qa.grounding import unsupported_figures
 
     if answer.abstained:

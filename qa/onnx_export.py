@@ -75,14 +75,20 @@ def _export(folder: Path, destination: Path) -> None:
             self.inner = inner
 
         def forward(self, *tensors):
-            return self.inner(**dict(zip(names, tensors))).last_hidden_state
+            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
     sample = tuple(torch.ones(2, 8, dtype=torch.long) for _ in names)
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
     with _atomic(destination) as tmp, torch.no_grad(), _quiet():
         torch.onnx.export(
-            Encoder(model), sample, str(tmp), input_names=names, output_names=["last_hidden_state"],
-            dynamic_axes=axes, opset_version=17, dynamo=False,
+            Encoder(model),
+            sample,
+            str(tmp),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
         )
 
 
@@ -90,8 +96,9 @@ def _quantize(source: Path, destination: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _atomic(destination) as tmp, _quiet():
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
 
 
 @contextmanager

@@ -55,7 +55,7 @@ def iter_json_records(raw: str, file_source: str) -> Iterator[RecordResult]:
         lists = [value for key, value in data.items() if str(key).lower() in LIST_FIELDS and isinstance(value, list)]
         data = lists[0] if lists else [data]
     if not isinstance(data, list):
-        yield RecordIssue(file_source, "expected an article object, a list of them, or {\"articles\": [...]}")
+        yield RecordIssue(file_source, 'expected an article object, a list of them, or {"articles": [...]}')
         return
     if not data:
         yield RecordIssue(file_source, "no records in the file")

@@ -76,9 +76,7 @@ def regressions(results: list[dict], baseline_rows: dict[str, dict]) -> list[tup
         drops = [
             f"{name} {before[name]:.2f}→{row[name]:.2f}"
             for name in METRICS
-            if row.get(name) is not None
-            and before.get(name) is not None
-            and _got_worse(name, before[name], row[name])
+            if row.get(name) is not None and before.get(name) is not None and _got_worse(name, before[name], row[name])
         ]
         if drops:
             worse.append((row, drops))
@@ -169,7 +167,12 @@ def _removed_section(summary: EvalSummary) -> list[str]:
     removed = [(row, r) for row in summary.results for r in row.get("removed") or []]
     if not removed:
         return []
-    lines = [f"## Sentences removed by the grounding check ({len(removed)})", "", "| id | sentence | why |", "|---|---|---|"]
+    lines = [
+        f"## Sentences removed by the grounding check ({len(removed)})",
+        "",
+        "| id | sentence | why |",
+        "|---|---|---|",
+    ]
     lines += [f"| {row['id']} | {_cell(r['text'])} | {_cell(r['reason'], 100)} |" for row, r in removed]
     return lines + [""]
 

@@ -53,7 +53,10 @@ def iter_sgml_records(raw: str, file_source: str) -> Iterator[RecordResult]:
         title = " ".join(re.sub(r"[\x00-\x1f]", " ", _field(story, "TITLE")).split()).title()
         text = _clean_body(_field(story, "BODY")) or title
         if not text:  # TYPE="UNPROC" stories (tables, briefs) carry their lines straight in <TEXT>
-            lines = [" ".join(line.split()) for line in re.sub(r"<[^>]+>|[\x00-\x08\x0b-\x1f]", "", _field(story, "TEXT")).splitlines()]
+            lines = [
+                " ".join(line.split())
+                for line in re.sub(r"<[^>]+>|[\x00-\x08\x0b-\x1f]", "", _field(story, "TEXT")).splitlines()
+            ]
             lines = [line for line in lines if line]
             title, text = (lines[0].title(), "\n".join(lines)) if lines else ("", "")
         if not text:

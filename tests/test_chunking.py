@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 from qa.chunking import chunk_article, chunk_id, split_sentences
@@ -36,7 +37,9 @@ def test_numbers_and_abbreviations_stay_inside_sentences():
 
 
 def test_closing_quotes_belong_to_their_sentence_and_paragraphs_end_sentences():
-    text = '«We are ready.» Tileuberdi said. "Work is underway," he said.\n\nA heading without a stop\n\nNext paragraph.'
+    text = (
+        '«We are ready.» Tileuberdi said. "Work is underway," he said.\n\nA heading without a stop\n\nNext paragraph.'
+    )
     assert sentences(text) == [
         "«We are ready.»",
         "Tileuberdi said.",
@@ -52,7 +55,7 @@ def test_chunks_are_slices_of_the_article_text(tmp_path):
         assert len(chunks) > 1
         assert [c.index for c in chunks] == list(range(len(chunks)))
         for chunk in chunks:
-            assert article.text[chunk.start:chunk.start + len(chunk.text)] == chunk.text
+            assert article.text[chunk.start : chunk.start + len(chunk.text)] == chunk.text
             assert len(chunk.text) <= 300
             assert chunk.id == chunk_id(article.source, chunk.index, chunk.text)
 
@@ -80,7 +83,7 @@ def test_overlap_repeats_the_last_sentence_of_the_previous_chunk():
     text = " ".join(f"Sentence number {n} is here." for n in range(1, 13))
     chunks = chunk_article(Article(source="s.txt", text=text), chunk_chars=100, overlap=1)
     assert len(chunks) > 2
-    for previous, following in zip(chunks, chunks[1:]):
+    for previous, following in pairwise(chunks):
         last_sentence = sentences(previous.text)[-1]
         assert following.text.startswith(last_sentence)
     assert chunks[-1].text.endswith("Sentence number 12 is here.")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import ARTICLES
 from qa.embeddings import OnnxEmbeddings, SentenceTransformerEmbeddings, make_embeddings
 from qa.errors import SettingsError
 from qa.settings import Settings
-
-from conftest import ARTICLES
 
 TEXTS = [
     "Kazakhstan offered the European Union cooperation on rare earth metals.",

@@ -33,9 +33,9 @@ def test_qa_eval_writes_four_files_and_scores_the_sample_set(sample_index, tmp_p
 def test_fail_under_a_missed_threshold_exits_non_zero(sample_index, tmp_path, monkeypatch):
     settings, _, _ = sample_index
     monkeypatch.setenv("QA_INDEX_DIR", str(settings.index_dir))
-    result = CliRunner().invoke(
-        main, ["eval", "--llm", "extractive", "--out", str(tmp_path / "e"), "--quiet", "--fail-under", "answer_accuracy=0.99"]
-    )
+    out = str(tmp_path / "e")
+    args = ["eval", "--llm", "extractive", "--out", out, "--quiet", "--fail-under", "answer_accuracy=0.99"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert "answer_accuracy" in result.output
 

@@ -30,7 +30,13 @@ def write_lines(path: Path, *records) -> Path:
     return path
 
 
-GOOD = {"id": "q1", "question": "Who?", "answers": ["Borrell"], "sources": ["000_7a094f6f779c30f4.txt"], "answerable": True}
+GOOD = {
+    "id": "q1",
+    "question": "Who?",
+    "answers": ["Borrell"],
+    "sources": ["000_7a094f6f779c30f4.txt"],
+    "answerable": True,
+}
 
 
 # --- question files ----------------------------------------------------------------------
@@ -72,7 +78,10 @@ def test_a_reference_only_question_is_read(tmp_path):
 
 def test_an_answerable_question_without_aliases_or_reference_is_refused(tmp_path):
     path = write_lines(tmp_path / "q.jsonl", {**GOOD, "answers": [], "reference": " "})
-    with pytest.raises(QuestionFileError, match="q.jsonl:1: an answerable question needs at least one alias in 'answers' or a 'reference' answer"):
+    with pytest.raises(
+        QuestionFileError,
+        match="q.jsonl:1: an answerable question needs at least one alias in 'answers' or a 'reference' answer",
+    ):
         load_questions(path)
 
 
@@ -130,7 +139,9 @@ def test_failed_thresholds_names_each_miss():
 
 BORRELL = "The EU delegation was headed by Josep Borrell."
 QUESTIONS = [
-    Question("good", "Who headed the EU delegation?", ("Borrell",), "Josep Borrell headed it.", ("000_7a094f6f779c30f4.txt",)),
+    Question(
+        "good", "Who headed the EU delegation?", ("Borrell",), "Josep Borrell headed it.", ("000_7a094f6f779c30f4.txt",)
+    ),
     Question("wrong", "What was the trade turnover?", ("40.2 billion",), "", ("002_40a8f02fd4e3abf6.txt",)),
     Question("refused", "How much oil went to China?", answerable=False),
 ]
@@ -143,9 +154,13 @@ def fake_answer(question: str, *, good: bool = True) -> Answer:
     if question.startswith("Who"):
         if not good:
             return Answer(question, "Nobody is named [2].", False, [], [trend, kazinform])
-        return Answer(question, "Josep Borrell [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, kazinform, trend])
+        return Answer(
+            question, "Josep Borrell [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, kazinform, trend]
+        )
     if question.startswith("What"):
-        return Answer(question, "It was $40 billion [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, trend])
+        return Answer(
+            question, "It was $40 billion [1].", False, [Citation.from_passage(1, kazinform)], [kazinform, trend]
+        )
     return Answer(question, "The articles do not say.", True, [], [trend])
 
 
@@ -186,7 +201,12 @@ def test_run_eval_lists_regressions_against_a_baseline(tmp_path):
     run_eval(QUESTIONS, fake_answer, out_dir=tmp_path / "before", meta=META, k=2, progress=False)
     worse = lambda question: fake_answer(question, good=False)  # noqa: E731
     run_eval(
-        QUESTIONS, worse, out_dir=tmp_path / "after", meta=META, k=2, progress=False,
+        QUESTIONS,
+        worse,
+        out_dir=tmp_path / "after",
+        meta=META,
+        k=2,
+        progress=False,
         baseline=tmp_path / "before" / "summary.json",
     )
     report = (tmp_path / "after" / "report.md").read_text()
@@ -198,15 +218,27 @@ def test_run_eval_lists_regressions_against_a_baseline(tmp_path):
 
 def test_run_eval_scores_a_reference_only_question_without_the_alias_metrics(tmp_path):
     reference_only = {
-        "id": "ref", "question": "Who headed the EU delegation?", "answers": [],
-        "reference": "Josep Borrell headed it.", "sources": ["000_7a094f6f779c30f4.txt"],
+        "id": "ref",
+        "question": "Who headed the EU delegation?",
+        "answers": [],
+        "reference": "Josep Borrell headed it.",
+        "sources": ["000_7a094f6f779c30f4.txt"],
     }
-    with_alias = {"id": "alias", "question": "What was the trade turnover?", "answers": ["40.2 billion"],
-                  "sources": ["002_40a8f02fd4e3abf6.txt"]}
+    with_alias = {
+        "id": "alias",
+        "question": "What was the trade turnover?",
+        "answers": ["40.2 billion"],
+        "sources": ["002_40a8f02fd4e3abf6.txt"],
+    }
     questions = load_questions(write_lines(tmp_path / "q.jsonl", reference_only, with_alias))
-    summary = run_eval(questions, fake_answer, out_dir=tmp_path / "out", meta=META, k=2, embed=fake_embed, progress=False)
+    summary = run_eval(
+        questions, fake_answer, out_dir=tmp_path / "out", meta=META, k=2, embed=fake_embed, progress=False
+    )
 
-    rows = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()}
+    rows = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    }
     ref = rows["ref"]
     assert ref["answer_accuracy"] is None and ref["token_f1"] is None and ref["answer_supported"] is None
     assert ref["semantic_similarity"] is not None
@@ -240,4 +272,10 @@ def test_progress_on_a_terminal_is_a_bar(tmp_path, monkeypatch, caplog):
 
 def test_run_eval_requires_the_meta_keys(tmp_path):
     with pytest.raises(ValueError, match="index_chunks"):
-        run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta={"llm": "x", "embedding_model": "y", "questions_file": "z"}, k=2)
+        run_eval(
+            QUESTIONS,
+            fake_answer,
+            out_dir=tmp_path,
+            meta={"llm": "x", "embedding_model": "y", "questions_file": "z"},
+            k=2,
+        )

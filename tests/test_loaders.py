@@ -56,7 +56,11 @@ def test_a_single_file_argument_is_named_by_its_file_name(tmp_path):
 
 
 def test_bbc_style_file_gives_its_title_line(tmp_path):
-    write(tmp_path / "bbc" / "business" / "001.txt", "Ad sales boost Time Warner profit\n\nQuarterly profits at US media giant TimeWarner jumped 76%.\n\nMore text here.\n")
+    write(
+        tmp_path / "bbc" / "business" / "001.txt",
+        "Ad sales boost Time Warner profit\n\n"
+        "Quarterly profits at US media giant TimeWarner jumped 76%.\n\nMore text here.\n",
+    )
     (article,), skipped, _ = load(tmp_path / "bbc")
     assert article.source == "bbc/business/001.txt"
     assert article.title == "Ad sales boost Time Warner profit"
@@ -97,7 +101,12 @@ def test_html_drops_scripts_and_navigation_and_reads_metadata(tmp_path):
         <footer>Copyright</footer></body></html>""",
     )
     (article,), skipped, _ = load(tmp_path / "page.html")
-    assert (article.title, article.date, article.outlet, article.place) == ("Trade grows", "2024-02-15", "Trend", "Astana")
+    assert (article.title, article.date, article.outlet, article.place) == (
+        "Trade grows",
+        "2024-02-15",
+        "Trend",
+        "Astana",
+    )
     assert article.text == "ASTANA, Kazakhstan, February 15. Trade rose to $40.2 billion.\n\nExports up\n\nImports up"
     assert "tracking" not in article.text and "Home" not in article.text and "Copyright" not in article.text
 
@@ -128,7 +137,10 @@ def test_jsonl_bad_line_is_skipped_and_the_others_still_load(tmp_path):
 
 
 def test_csv_rows_load_and_a_csv_without_text_column_is_one_skip(tmp_path):
-    write(tmp_path / "news.csv", 'id,Title,date,text\nx1,Oil,2024/02/15,"Oil rose.\n\nThen fell."\nx2,Gas,26-FEB-1987,Gas fell.\n')
+    write(
+        tmp_path / "news.csv",
+        'id,Title,date,text\nx1,Oil,2024/02/15,"Oil rose.\n\nThen fell."\nx2,Gas,26-FEB-1987,Gas fell.\n',
+    )
     write(tmp_path / "bad.csv", "id,title\n1,a\n2,b\n3,c\n")
     articles, skipped, _ = load(tmp_path / "news.csv", tmp_path / "bad.csv")
     assert [(a.source, a.title, a.date) for a in articles] == [("x1", "Oil", "2024-02-15"), ("x2", "Gas", "1987-02-26")]

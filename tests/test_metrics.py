@@ -26,7 +26,10 @@ def fake_embed(texts):
 
 
 def test_normalize_drops_case_punctuation_and_articles():
-    assert metrics.normalize_text("The  EU's «High Representative», Josep Borrell!") == "eu s high representative josep borrell"
+    assert (
+        metrics.normalize_text("The  EU's «High Representative», Josep Borrell!")
+        == "eu s high representative josep borrell"
+    )
 
 
 def test_normalize_keeps_decimal_points_and_drops_sentence_full_stops():

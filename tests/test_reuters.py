@@ -30,8 +30,12 @@ def test_sgml_stories_become_articles_with_title_date_place_and_outlet(tmp_path)
     path.write_text(STORY)
     cocoa, fed, headline = list(iter_articles([path]))
     assert cocoa.source == "reut2-000.sgm#7"
-    assert (cocoa.title, cocoa.date, cocoa.place, cocoa.outlet) == ("Bahia Cocoa Review", "1987-02-26", "Salvador", "Reuters")
-    assert cocoa.text == "Showers continued throughout the week in the Bahia cocoa zone & beyond.\n\nArrivals were 155,221 bags."
+    assert (cocoa.title, cocoa.date) == ("Bahia Cocoa Review", "1987-02-26")
+    assert (cocoa.place, cocoa.outlet) == ("Salvador", "Reuters")
+    assert (
+        cocoa.text
+        == "Showers continued throughout the week in the Bahia cocoa zone & beyond.\n\nArrivals were 155,221 bags."
+    )
     assert fed.title == "Federal Reserve Weekly Report" and "644 vs" in fed.text
     assert headline.text == headline.title == "U.S. Bank Rate Cut"
 

@@ -36,11 +36,13 @@ def test_openai_key_falls_back_to_openai_api_key():
 def test_every_setting_is_described():
     rows = Settings.describe()
     assert all(description for _, _, description in rows)
-    assert ("QA_INDEX_DIR", "index", ) == rows[0][:2]
+    assert rows[0][:2] == ("QA_INDEX_DIR", "index")
 
 
 def test_answer_prompt_numbers_passages_and_ends_with_the_question():
-    text = render_prompt("answer", question="Who?", passages=[{"title": "T", "date": "2024-01-01", "outlet": "Trend", "text": "Body."}])
+    text = render_prompt(
+        "answer", question="Who?", passages=[{"title": "T", "date": "2024-01-01", "outlet": "Trend", "text": "Body."}]
+    )
     assert "[1] T (2024-01-01, Trend): Body." in text
     assert text.rstrip().endswith("Question: Who?\nAnswer:")
 
