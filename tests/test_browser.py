@@ -20,8 +20,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLES, KAZINFORM, TREND, free_port
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from conftest import ARTICLES, KAZINFORM, TREND, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

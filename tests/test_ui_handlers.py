@@ -11,8 +11,8 @@ import re
 import zipfile
 
 import pytest
-from conftest import KAZINFORM
 
+from conftest import KAZINFORM
 from qa.ui import CHECKING, GENERIC_ERROR, PageHandlers, chat_text, history_as_text, link_citations, plain_text
 
 RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
