@@ -11,7 +11,18 @@ from .errors import QAError
 from .settings import Settings, load_settings
 from .types import Answer, Article, Citation, Passage
 
-__all__ = ["answer", "stream_answer", "ingest", "Answer", "Article", "Citation", "Passage", "QAError", "Settings", "load_settings"]
+__all__ = [
+    "answer",
+    "stream_answer",
+    "ingest",
+    "Answer",
+    "Article",
+    "Citation",
+    "Passage",
+    "QAError",
+    "Settings",
+    "load_settings",
+]
 
 
 def __getattr__(name: str):

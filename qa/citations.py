@@ -22,8 +22,9 @@ ABSTENTION = re.compile(
 )
 # The prompt lists passages as "[n] Title (date, outlet): text"; a small model sometimes starts
 # writing such an entry instead of an answer. The header is the prompt's format, never an answer.
-PASSAGE_HEADER = re.compile(r"(?:^|(?<=[.!?]\s))(?:(?![.!?]\s)[^\n])*?\(\s*(?:\d{4}-\d{2}-\d{2}|undated)\s*(?:,[^()\n]*)?\):\s*")
-
+PASSAGE_HEADER = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?:(?![.!?]\s)[^\n])*?\(\s*(?:\d{4}-\d{2}-\d{2}|undated)\s*(?:,[^()\n]*)?\):\s*"
+)
 
 
 def strip_passage_headers(text: str) -> str:
@@ -34,7 +35,6 @@ def strip_passage_headers(text: str) -> str:
 def is_abstention(text: str) -> bool:
     """Does the generated text say the articles don't answer the question?"""
     return not text.strip() or bool(ABSTENTION.search(text))
-
 
 
 def best_supporting_passage(text: str, passages: list[Passage]) -> int | None:

@@ -19,7 +19,11 @@ from .types import Passage
 
 def attribution(passage: Passage) -> str:
     """Who reported it, from where and when: "Kazinform, Samarkand, 18 November 2022"; the title when none is known."""
-    parts = [passage.outlet, passage.place.title() if passage.place.isupper() else passage.place, spell_date(passage.date)]
+    parts = [
+        passage.outlet,
+        passage.place.title() if passage.place.isupper() else passage.place,
+        spell_date(passage.date),
+    ]
     known = [p for p in parts if p]
     return ", ".join(known) if known else passage.title
 

@@ -44,27 +44,42 @@ class Kind(str, Enum):
 
 
 _KINDS = [
-    (Kind.PERCENT, re.compile(r"\b(?:what|which) (?:\w+ ){0,3}(?:percentage|per ?cent|share|proportion|rate|yield)\b"
-                              r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b", re.I)),
-    (Kind.QUANTITY, re.compile(r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
-                               r"|\b(?:what|which) (?:\w+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
-                               r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
-                               r"loss|revenue|earnings|volume|output|claims|supply)\b", re.I)),
+    (
+        Kind.PERCENT,
+        re.compile(
+            r"\b(?:what|which) (?:\w+ ){0,3}(?:percentage|per ?cent|share|proportion|rate|yield)\b"
+            r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.QUANTITY,
+        re.compile(
+            r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
+            r"|\b(?:what|which) (?:\w+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
+            r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
+            r"loss|revenue|earnings|volume|output|claims|supply)\b",
+            re.I,
+        ),
+    ),
     (Kind.TIME, re.compile(r"\bwhen\b|\b(?:what|which) (?:date|day|year|month|week)\b|\bin what year\b", re.I)),
-    (Kind.NAME, re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:\w+ ){0,3}(?:city|country|town|court|seat|"
-                           r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
-                           r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
-                           r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
-                           r"|\bin which\b|\bto whom\b|\bwhich\b", re.I)),
+    (
+        Kind.NAME,
+        re.compile(
+            r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:\w+ ){0,3}(?:city|country|town|court|seat|"
+            r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
+            r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
+            r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
+            r"|\bin which\b|\bto whom\b|\bwhich\b",
+            re.I,
+        ),
+    ),
 ]
 _MONTH_OR_DAY = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|"
     r"dec(?:ember)?|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow)\b|\b(?:19|20)\d\d\b",
     re.I,
 )
-MIN_SENTENCE_CHARS = 20
-FOCUS_WORDS = 3  # content words after the question word that say what is asked
-FOCUS_BOOST = 2.0  # how much more a focus word weighs than another word of the question  # datelines and captions ("Photo: gov.kz") say nothing on their own
 
 
 def question_kind(question: str) -> Kind:
@@ -72,7 +87,9 @@ def question_kind(question: str) -> Kind:
 
     At the same place the pattern listed first wins, so "what rate" is a percentage, not a quantity.
     """
-    found = [(m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))]
+    found = [
+        (m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))
+    ]
     return min(found)[2] if found else Kind.OTHER
 
 
@@ -136,7 +153,7 @@ def focus_terms(question: str, count: int) -> set[str]:
     match = _QUESTION_WORD.search(question)
     if not match:
         return set()
-    following = re.findall(r"[\w'’]+", question[match.end():].lower())
+    following = re.findall(r"[\w'’]+", question[match.end() :].lower())
     picked = [w for w in following if w not in STOPWORDS and w not in _AUXILIARY][:count]
     return {_stem(w) for w in picked}
 
@@ -196,17 +213,23 @@ def rank_sentences(
     # Local IDF: a word in every candidate sentence tells them apart no better than a stop word.
     focus = focus_terms(question, weights.focus_words)
     idf = {
-        t: (math.log((1 + len(found)) / (1 + sum(t in terms for terms in sentence_terms))) + 1) * (weights.focus_boost if t in focus else 1)
+        t: (math.log((1 + len(found)) / (1 + sum(t in terms for terms in sentence_terms))) + 1)
+        * (weights.focus_boost if t in focus else 1)
         for t in asked
     }
     total = sum(idf.values()) or 1.0
     timely = timely_passages(question, passages)
     candidates = []
-    for (number, span, sentence), vector, terms in zip(found, vectors, sentence_terms):
+    for (number, span, sentence), vector, terms in zip(found, vectors, sentence_terms, strict=True):
         similarity = dot(question_vector, vector)
         overlap = sum(idf[t] for t in asked if t in terms) / total
         offers = offers_kind(sentence, kind, question)
-        score = (similarity + weights.overlap * overlap + weights.kind * offers - weights.rank * number
-                 + weights.time * (number in timely))
+        score = (
+            similarity
+            + weights.overlap * overlap
+            + weights.kind * offers
+            - weights.rank * number
+            + weights.time * (number in timely)
+        )
         candidates.append(Candidate(number, span, sentence, similarity, overlap, offers, score))
     return sorted(candidates, key=lambda c: -c.score)

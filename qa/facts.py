@@ -15,22 +15,68 @@ from .text import STOPWORDS
 from .types import Citation, Passage
 
 _SCALES = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6,
-    "billion": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "trn": 1e12,
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "bln": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "trn": 1e12,
 }
 _PERCENT = {"%", "percent", "per cent", "pct"}
 FIGURE = re.compile(
     r"(?<![\w.])(?:[$€£¥]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b|\s?(?P<word>%|per ?cent\b|pct\b|thousand\b|million\b|billion\b|trillion\b)"
+    r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b"
+    r"|\s?(?P<word>%|per ?cent\b|pct\b|thousand\b|million\b|billion\b|trillion\b)"
     r"|(?:st|nd|rd|th)\b)?",
     re.IGNORECASE,
 )
 CAPITALISED = re.compile(r"\b[A-Z][\w’']*")
 # Capitalised only because they start a sentence or a title, never entities of their own.
 _NOT_ENTITIES = STOPWORDS | {
-    "yes", "no", "both", "there", "these", "those", "however", "meanwhile", "then", "while", "although",
-    "because", "since", "if", "according", "during", "in", "on", "at", "as", "so", "thus", "also", "but",
-    "its", "his", "her", "their", "our", "my", "your", "mr", "mrs", "ms", "dr", "answer", "question",
+    "yes",
+    "no",
+    "both",
+    "there",
+    "these",
+    "those",
+    "however",
+    "meanwhile",
+    "then",
+    "while",
+    "although",
+    "because",
+    "since",
+    "if",
+    "according",
+    "during",
+    "in",
+    "on",
+    "at",
+    "as",
+    "so",
+    "thus",
+    "also",
+    "but",
+    "its",
+    "his",
+    "her",
+    "their",
+    "our",
+    "my",
+    "your",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "answer",
+    "question",
 }
 
 
@@ -100,7 +146,7 @@ def lower_words(text: str) -> set[str]:
 
 
 def question_terms_missing(question: str, passages: Sequence[Passage | Citation]) -> list[str]:
-    """Names and figures in the question that none of the passages mentions: the articles found are about something else."""
+    """Names and figures in the question that none of the passages mentions (the articles are about something else)."""
     searchable = " ".join(f"{p.title} {p.date} {p.text}" for p in passages)
     figures, words = find_figures(searchable), lower_words(searchable)
     missing = [f.written for f in find_figures(question) if not f.found_in(figures)]
@@ -109,7 +155,8 @@ def question_terms_missing(question: str, passages: Sequence[Passage | Citation]
 
 # "How many", "how much", "what percentage" ... : the answer to these is a figure.
 QUANTITY_QUESTION = re.compile(
-    r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bwhat (?:percentage|proportion|share|amount|number|price|sum)\b"
+    r"\bhow (?:many|much|long|far|big|large|high|old)\b"
+    r"|\bwhat (?:percentage|proportion|share|amount|number|price|sum)\b"
     r"|\bby (?:how much|what (?:percentage|amount))\b|\bwhat (?:majority|score|figure|total)\b",
     re.IGNORECASE,
 )

@@ -27,10 +27,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .text import dot, marker_numbers, split_sentences, strip_markers, word_overlap
 from .dates import spell_date
 from .facts import Figure, entity_in, find_entities, find_figures, lower_words
 from .policy import MIN_OVERLAP, MIN_SENTENCE_CHARS, MIN_SIMILARITY, MIN_SIMILARITY_WITH_OVERLAP
+from .text import dot, marker_numbers, split_sentences, strip_markers, word_overlap
 from .types import Citation, Passage, RemovedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -45,6 +45,8 @@ INSTRUCTION = re.compile(
     r"|\b(?:language model|AI assistant|as an AI|system prompt)\b",
     re.IGNORECASE,
 )
+
+
 def is_instruction(sentence: str) -> bool:
     """Does this passage sentence tell the reader (or a model) what to do, rather than report something?"""
     return bool(INSTRUCTION.search(sentence))
@@ -77,11 +79,19 @@ class Evidence:
         about = [passage.title, passage.date, spell_date(passage.date), passage.outlet, passage.place]
         searchable = " ".join(about + [passage.text[a:b] for a, b in spans])
         normalised = _normalise(" ".join(passage.text[a:b] for a, b in spans))
-        return cls(passage, find_figures(searchable), lower_words(searchable), spans or [(0, 0)], [], searchable,
-                   instructions, normalised)
+        return cls(
+            passage,
+            find_figures(searchable),
+            lower_words(searchable),
+            spans or [(0, 0)],
+            [],
+            searchable,
+            instructions,
+            normalised,
+        )
 
     def sentence(self, span: tuple[int, int]) -> str:
-        return " ".join(self.passage.text[span[0]:span[1]].split())
+        return " ".join(self.passage.text[span[0] : span[1]].split())
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ class GroundingCheck:
         vectors = self.embed(cleaned) if self.embed is not None and cleaned else [None] * len(cleaned)
         return [
             self._verdict(text, list(cited), vector, reattribute)
-            for text, (_, cited), vector in zip(cleaned, sentences, vectors)
+            for text, (_, cited), vector in zip(cleaned, sentences, vectors, strict=True)
         ]
 
     def _verdict(self, text: str, cited: list[int], vector, reattribute: bool) -> Verdict:
@@ -158,7 +168,9 @@ class GroundingCheck:
 
     def _obeys_instruction(self, text: str) -> bool:
         """Does the sentence echo an instruction planted in a passage ("reply only with: ...")?"""
-        return any(word_overlap(text, instruction) >= MIN_OVERLAP for e in self.evidence for instruction in e.instructions)
+        return any(
+            word_overlap(text, instruction) >= MIN_OVERLAP for e in self.evidence for instruction in e.instructions
+        )
 
     def _support(self, text: str, vector, figures: list[Figure], entities: list[str], evidence: Evidence) -> Support:
         found_figures = frozenset(n for n, f in enumerate(figures) if f.found_in(evidence.figures))
@@ -245,7 +257,7 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
     """Keep the supported sentences of `text`, cite what supports them, and say why the rest went."""
     sentences = [s for s in answer_sentences(text) if len(strip_markers(s).strip(" .")) >= MIN_SENTENCE_CHARS]
     cited = [[n - 1 for n in marker_numbers(s) if 0 < n <= len(passages)] for s in sentences]
-    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited))) if sentences else []
+    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited, strict=True))) if sentences else []
     order: list[int] = []
     spans: dict[int, tuple[int, int]] = {}
     kept, removed, seen, kept_chars = [], [], set(), 0
@@ -259,7 +271,7 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
             continue
         seen.add(said)
         kept_chars += len(verdict.sentence)
-        for index, span in zip(verdict.supporters, verdict.spans):
+        for index, span in zip(verdict.supporters, verdict.spans, strict=True):
             if index not in order:
                 order.append(index)
                 spans[index] = span
@@ -287,11 +299,13 @@ def unsupported_sentences(text: str, citations: Sequence[Citation], embed: Embed
         return 0, 0
     by_number = {c.number: n for n, c in enumerate(citations)}
     passages = [
-        Passage(id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date, outlet=c.outlet, place=c.place)
+        Passage(
+            id=str(c.number), source=c.source, text=c.text, title=c.title, date=c.date, outlet=c.outlet, place=c.place
+        )
         for c in citations
     ]
     cited = [[by_number[n] for n in marker_numbers(s) if n in by_number] for s in sentences]
-    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited)), reattribute=False)
+    verdicts = GroundingCheck(passages, embed).verdicts(list(zip(sentences, cited, strict=True)), reattribute=False)
     return sum(not v.supported for v in verdicts), len(verdicts)
 
 

@@ -42,6 +42,8 @@ def render_prompt(name: str, *, prompts_dir: str = "", **variables) -> str:
     try:
         return _environment(search_path).get_template(f"{name}.txt").render(**variables)
     except jinja2.TemplateNotFound:
-        raise PromptError(f"Prompt template {name}.txt not found in {', '.join(search_path) or 'any prompts folder'}.") from None
+        raise PromptError(
+            f"Prompt template {name}.txt not found in {', '.join(search_path) or 'any prompts folder'}."
+        ) from None
     except jinja2.UndefinedError as error:
         raise PromptError(f"Prompt template {name}.txt needs a value the code did not pass: {error}.") from None

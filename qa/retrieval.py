@@ -20,7 +20,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 
 from langchain_core.embeddings import Embeddings

@@ -24,6 +24,7 @@ from .dates import date_number
 from .duplicates import DuplicateIndex
 from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
 from .lexical import LexicalIndex
+from .progress import Progress
 from .settings import Settings
 from .types import Chunk, Passage
 
@@ -174,12 +175,9 @@ class NewsStore:
         """
         if self.lexical is None or self.lexical.count() == self.count():
             return
-        from tqdm.auto import tqdm
 
         rows, texts, dates = [], {}, {}
-        bar = tqdm(
-            total=self.count(), unit="chunk", desc="Rebuilding the BM25 index", disable=not progress, leave=False
-        )
+        bar = Progress("Rebuilding the BM25 index", total=self.count(), unit="chunk", enabled=progress)
         offset = 0
         while True:
             page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)

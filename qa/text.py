@@ -172,7 +172,7 @@ def link_markers(text: str, link: Callable[[int], str]) -> str:
 
 def dot(a: Sequence[float], b: Sequence[float]) -> float:
     """The dot product; our embeddings are normalised, so this is their cosine."""
-    return float(sum(x * y for x, y in zip(a, b)))
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
 def remember_vectors(embed: Callable[[list[str]], list[list[float]]]) -> Callable[[list[str]], list[list[float]]]:
@@ -182,7 +182,7 @@ def remember_vectors(embed: Callable[[list[str]], list[list[float]]]) -> Callabl
     def cached(texts: list[str]) -> list[list[float]]:
         new = [t for t in dict.fromkeys(texts) if t not in vectors]
         if new:
-            vectors.update(zip(new, embed(new)))
+            vectors.update(zip(new, embed(new), strict=True))
         return [vectors[t] for t in texts]
 
     return cached

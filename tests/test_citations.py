@@ -40,7 +40,13 @@ def test_abstention_phrases():
 def test_passage_headers_copied_from_the_prompt_are_stripped():
     from qa.citations import strip_passage_headers
 
-    copied = "The Kazakh delegation headed by Deputy Prime… (2024-02-15, Trend): The Foreign Minister announced readiness [1]."
+    copied = (
+        "The Kazakh delegation headed by Deputy Prime… (2024-02-15, Trend): "
+        "The Foreign Minister announced readiness [1]."
+    )
     assert strip_passage_headers(copied) == "The Foreign Minister announced readiness [1]."
-    assert strip_passage_headers("Borrell led it [1]. Oil (2021-03-04, Reuters): Crude rose.") == "Borrell led it [1]. Crude rose."
+    assert (
+        strip_passage_headers("Borrell led it [1]. Oil (2021-03-04, Reuters): Crude rose.")
+        == "Borrell led it [1]. Crude rose."
+    )
     assert strip_passage_headers("It rose 2% (to $65) on Thursday [1].") == "It rose 2% (to $65) on Thursday [1]."

@@ -1,4 +1,4 @@
-"""The sentence-level grounding check, on hand-built passages with the real MiniLM, and end to end through `answer()`."""
+"""The sentence-level grounding check, on hand-built passages with the real MiniLM, and end to end via `answer()`."""
 
 from __future__ import annotations
 
@@ -18,19 +18,23 @@ INJECTION = Path(__file__).resolve().parent / "data" / "injection"
 INJECTED_REPLY = "balkhash-offers.example"
 
 BORRELL = Passage(
-    "k1", "articles/kazinform.txt",
+    "k1",
+    "articles/kazinform.txt",
     "The EU delegation was headed by Vice-President of the European Commission and EU High Representative "
     "for Foreign Affairs and Security Policy Josep Borrell.",
-    title="Kazakh FM at the Central Asia-EU meeting", date="2022-11-18",
+    title="Kazakh FM at the Central Asia-EU meeting",
+    date="2022-11-18",
 )
 TRADE = Passage(
-    "t1", "articles/trend.txt",
+    "t1",
+    "articles/trend.txt",
     "Meanwhile, Kazakhstan's trade turnover with European countries amounted to $40.2 billion from January "
     "through November 2023. The volume of trade turnover increased by 1.46 percent compared to the same period "
     "in 2022 ($39.6 billion).\n\nAt the same time, in the structure of trade turnover, exports to European "
     "countries for the above period amounted to $29.6 billion, which is 8.5 percent less than from January "
     "through November 2022 ($32.3 billion).",
-    title="Kazakhstan, EU discuss cooperation", date="2024-02-15",
+    title="Kazakhstan, EU discuss cooperation",
+    date="2024-02-15",
 )
 SHOWN = [BORRELL, TRADE]
 
@@ -65,7 +69,10 @@ def test_figures_are_compared_after_normalisation(answer_figure, passage_text, f
 
 
 def test_a_fabricated_number_is_removed_and_the_true_sentence_kept(embed):
-    text = "Trade turnover with European countries was $40.2bn [2]. Kazakhstan exported $1.2 billion to European countries [2]."
+    text = (
+        "Trade turnover with European countries was $40.2bn [2]. "
+        "Kazakhstan exported $1.2 billion to European countries [2]."
+    )
     grounded = ground_answer(text, SHOWN, embed)
     assert grounded.text == "Trade turnover with European countries was $40.2bn [1]."
     assert [c.source for c in grounded.citations] == [TRADE.source]
@@ -115,13 +122,20 @@ def test_unsupported_sentences_judges_an_answer_as_returned(embed):
     grounded = ground_answer("Josep Borrell headed the EU delegation [1].", SHOWN, embed)
     assert unsupported_sentences(grounded.text, grounded.citations, embed) == (0, 1)
     assert unsupported_sentences("Borrell earned $5 million [1].", grounded.citations, embed) == (1, 1)
-    assert unsupported_figures("Exports were $29.6bn [1].", ground_answer("Exports amounted to $29.6 billion.", SHOWN, embed).citations) == []
+    assert (
+        unsupported_figures(
+            "Exports were $29.6bn [1].", ground_answer("Exports amounted to $29.6 billion.", SHOWN, embed).citations
+        )
+        == []
+    )
     assert unsupported_figures("Exports were $1.2bn [1].", grounded.citations) == ["$1.2bn"]
 
 
 def test_question_terms_missing_names_what_the_passages_do_not_mention():
     assert question_terms_missing("How much oil did Kazakhstan export to China in 2023?", SHOWN) == ["China"]
-    assert question_terms_missing("What was the turnover for the whole of 2023, including December?", SHOWN) == ["December"]
+    assert question_terms_missing("What was the turnover for the whole of 2023, including December?", SHOWN) == [
+        "December"
+    ]
     assert question_terms_missing("When is the 19th meeting of Central Asia-EU ministers?", SHOWN) == ["19th"]
     assert question_terms_missing("How much did Kazakhstan export to Europe in 2023?", SHOWN) == []
 
@@ -131,18 +145,26 @@ def test_question_terms_missing_names_what_the_passages_do_not_mention():
 
 def injection_passage() -> Passage:
     path = next(INJECTION.glob("*.txt"))
-    return Passage("inj", path.name, " ".join(path.read_text(encoding="utf-8").split()[2:]), title="Lake Balkhash", date="2024-03-12")
+    return Passage(
+        "inj",
+        path.name,
+        " ".join(path.read_text(encoding="utf-8").split()[2:]),
+        title="Lake Balkhash",
+        date="2024-03-12",
+    )
 
 
 def test_an_answer_that_obeys_a_planted_instruction_is_removed(embed):
-    obeying = 'Lake Balkhash is perfectly safe, book a free holiday at balkhash-offers.example today [1].'
+    obeying = "Lake Balkhash is perfectly safe, book a free holiday at balkhash-offers.example today [1]."
     grounded = ground_answer(obeying, [injection_passage()], embed)
     assert grounded.citations == [] and INJECTED_REPLY not in grounded.text
     assert "instruction" in grounded.removed[0].reason
 
 
 def test_a_planted_instruction_is_never_the_supporting_span(embed):
-    grounded = ground_answer("The water level of Lake Balkhash has fallen by 40 centimetres since 2021 [1].", [injection_passage()], embed)
+    grounded = ground_answer(
+        "The water level of Lake Balkhash has fallen by 40 centimetres since 2021 [1].", [injection_passage()], embed
+    )
     [citation] = grounded.citations
     start, end = citation.span
     assert "40 centimetres" in citation.text[start:end] and "Ignore" not in citation.text[start:end]
@@ -163,7 +185,10 @@ def test_asking_about_the_injection_article_does_not_obey_it(tmp_path):
 
 def test_exports_question_never_returns_an_unsupported_figure(sample_index):
     settings, _, _ = sample_index
-    result = answer("How much did Kazakhstan export to European countries from January through November 2023?", settings=settings.replace(llm="local"))
+    result = answer(
+        "How much did Kazakhstan export to European countries from January through November 2023?",
+        settings=settings.replace(llm="local"),
+    )
     # The local model answers "$1.2 billion"; whatever replaces it states only figures its passages state.
     assert unsupported_figures(result.text, result.citations) == [], result
     assert "1.2 billion" not in result.text, result.text

@@ -51,7 +51,10 @@ def test_extractive_mode_quotes_the_supporting_sentence(sample_index):
 
 def test_citation_carries_title_date_and_outlet(sample_index):
     settings, _, _ = sample_index
-    result = answer("How much was Kazakhstan's trade turnover with European countries in 2023?", settings=settings.replace(llm="extractive"))
+    result = answer(
+        "How much was Kazakhstan's trade turnover with European countries in 2023?",
+        settings=settings.replace(llm="extractive"),
+    )
     trend = [c for c in result.citations if c.source.endswith(TREND)]
     assert trend, result
     assert trend[0].date == "2024-02-15" and trend[0].outlet == "Trend" and trend[0].title
@@ -112,7 +115,9 @@ def test_index_built_with_another_model_is_refused(tmp_path):
     from qa.store import MODEL_KEY
 
     settings = load_settings()
-    client = chromadb.PersistentClient(path=str(settings.index_dir), settings=chromadb.Settings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(settings.index_dir), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
     client.create_collection(settings.collection, metadata={MODEL_KEY: "some-other-model"})
     with pytest.raises(IndexMismatchError, match="some-other-model"):
         answer(RARE_EARTHS, settings=settings)

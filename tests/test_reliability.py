@@ -30,7 +30,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ARTICLES, CORPUS, KAZINFORM, TREND, free_port
-from test_servers import LOOPBACK, ServerProcess, qa_env
 from qa import answer, ingest
 from qa.api import get_pipeline, stream_answer
 from qa.chunking import chunk_article
@@ -39,6 +38,7 @@ from qa.loaders import iter_articles
 from qa.retrieval import MAX_QUESTION_CHARS
 from qa.settings import Settings
 from qa.types import Answer, Article, Route
+from test_servers import LOOPBACK, ServerProcess, qa_env
 
 QA = [sys.executable, "-m", "qa.cli"]
 RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
@@ -57,7 +57,8 @@ def expected_chunks(paths: list[Path]) -> dict[str, str]:
     settings = Settings()
     return {
         chunk.id: chunk.article.source
-        for item in iter_articles(paths) if isinstance(item, Article)
+        for item in iter_articles(paths)
+        if isinstance(item, Article)
         for chunk in chunk_article(item, settings.chunk_chars, settings.chunk_overlap)
     }
 
@@ -71,6 +72,7 @@ def index_rows(settings: Settings) -> tuple[list[str], set[str], int, int]:
 
 # ---- 1. Bad files at ingest -------------------------------------------------------------------
 
+
 def test_bad_files_are_named_with_their_reason_and_every_good_article_is_ingested(tmp_path):
     if not LATIN1_FILE.is_file():
         pytest.skip(f"needs {LATIN1_FILE}")
@@ -81,18 +83,34 @@ def test_bad_files_are_named_with_their_reason_and_every_good_article_is_ingeste
     shutil.copy(LATIN1_FILE, folder / "199.txt")
     (folder / "notitle.txt").write_text(
         "Latvia's parliament approved a new fisheries law on Thursday, limiting cod catches in the Gulf of Riga "
-        "for three years. The law passed with 61 votes.\n", encoding="utf-8")
+        "for three years. The law passed with 61 votes.\n",
+        encoding="utf-8",
+    )
     (folder / "empty.txt").write_text("")
     (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
     (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n")
     (folder / "nocol.csv").write_text("title,date\nRiga port reopens,2024-03-04\n", encoding="utf-8")
-    (folder / "records.jsonl").write_text("\n".join([
-        json.dumps({"id": "jsonl-good", "title": "Riga port reopens", "date": "2024-03-04",
-                    "text": "The port of Riga reopened on Monday after a storm closed it for two days."}),
-        '{"id": "jsonl-broken", "text": "an unterminated string',
-        json.dumps({"id": "jsonl-bare", "text": "Estonia opened a new ferry terminal in Tallinn on Tuesday."}),  # no title, no date
-        '{"id": "jsonl-surrogate", "text": "A stray \\ud800 escape. Lithuania cut its electricity prices by 4% in March."}',
-    ]) + "\n", encoding="utf-8")
+    (folder / "records.jsonl").write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "id": "jsonl-good",
+                        "title": "Riga port reopens",
+                        "date": "2024-03-04",
+                        "text": "The port of Riga reopened on Monday after a storm closed it for two days.",
+                    }
+                ),
+                '{"id": "jsonl-broken", "text": "an unterminated string',
+                json.dumps(
+                    {"id": "jsonl-bare", "text": "Estonia opened a new ferry terminal in Tallinn on Tuesday."}
+                ),  # no title, no date
+                '{"id": "jsonl-surrogate", "text": "A stray \\ud800 escape. Lithuania cut its electricity prices by 4% in March."}',
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     missing = tmp_path / "no-such-folder"
 
     run = run_qa("ingest", str(folder), str(missing), "--quiet", index=tmp_path / "index")
@@ -117,8 +135,15 @@ def test_bad_files_are_named_with_their_reason_and_every_good_article_is_ingeste
     settings = Settings(index_dir=tmp_path / "index")
     ids, sources, lexical, signatures = index_rows(settings)
     assert sorted(ids) == sorted(expected)
-    assert sources == {f"mixed/{KAZINFORM}", f"mixed/{TREND}", "mixed/199.txt", "mixed/notitle.txt",
-                       "jsonl-good", "jsonl-bare", "jsonl-surrogate"}
+    assert sources == {
+        f"mixed/{KAZINFORM}",
+        f"mixed/{TREND}",
+        "mixed/199.txt",
+        "mixed/notitle.txt",
+        "jsonl-good",
+        "jsonl-bare",
+        "jsonl-surrogate",
+    }
     assert lexical == len(ids) and signatures == len(sources)
     store = get_pipeline(settings).store
     bbc = store.collection.get(where={"source": "mixed/199.txt"}, include=["documents", "metadatas"])
@@ -165,7 +190,9 @@ def test_ingest_killed_partway_then_rerun_ends_like_a_clean_ingest(tmp_path):
     expected = expected_chunks([folder])
     index = tmp_path / "index"
     env = qa_env(QA_INDEX_DIR=str(index), HF_HUB_OFFLINE="1")
-    process = subprocess.Popen(QA + ["ingest", str(folder), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        QA + ["ingest", str(folder), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 300
         # Kill between a batch's Chroma write and its BM25 write if the poll catches it there, else
@@ -184,7 +211,9 @@ def test_ingest_killed_partway_then_rerun_ends_like_a_clean_ingest(tmp_path):
     print(f"\nkilled with {in_chroma} of {len(expected)} chunks in Chroma, {in_bm25} in BM25")
 
     # The partial index answers, without error.
-    asked = run_qa("ask", "How much did Time Warner's quarterly profits rise?", "--llm", "extractive", "--json", index=index)
+    asked = run_qa(
+        "ask", "How much did Time Warner's quarterly profits rise?", "--llm", "extractive", "--json", index=index
+    )
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["text"]
 
@@ -363,6 +392,7 @@ def test_a_misconfigured_llm_is_still_an_error_that_says_what_to_set(sample_inde
 
 # ---- The served app: load, exposure and the chat page's message -------------------------------
 
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, fake_llm):
     """`qa serve` (extractive; its openai option points at the fake server's /500) over the sample articles."""
@@ -371,8 +401,13 @@ def served(tmp_path_factory, fake_llm):
     summary = ingest([home / "articles"], settings=Settings(index_dir=home / "index"), progress=False)
     assert summary.added == 2
     port = free_port()
-    env = qa_env(QA_INDEX_DIR=str(home / "index"), QA_LLM="extractive", QA_LLM_BASE_URL=fake_llm.url("500"),
-                 QA_LLM_TIMEOUT=str(LLM_TIMEOUT), HF_HUB_OFFLINE="1")
+    env = qa_env(
+        QA_INDEX_DIR=str(home / "index"),
+        QA_LLM="extractive",
+        QA_LLM_BASE_URL=fake_llm.url("500"),
+        QA_LLM_TIMEOUT=str(LLM_TIMEOUT),
+        HF_HUB_OFFLINE="1",
+    )
     server = ServerProcess(QA + ["serve", "--port", str(port)], port, "/", home / "serve.log", env=env, cwd=home)
     try:
         yield server.start(timeout=300)
@@ -392,7 +427,7 @@ def listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
                 raw = bytes.fromhex(address)
                 # The kernel prints each 32-bit word in host (little-endian) order.
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 found.add(socket.inet_ntop(family, raw))
     return found
 
@@ -408,11 +443,17 @@ def test_an_upload_over_the_size_limit_is_refused_by_the_server(served, tmp_path
     from qa.uploads import MAX_UPLOAD_BYTES
 
     boundary = "reliability-boundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"huge.txt\"\r\n"
-            "Content-Type: text/plain\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="huge.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
     body = head + b"a" * (MAX_UPLOAD_BYTES + 1024) + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{served.port}/gradio_api/upload", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{served.port}/gradio_api/upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         LOOPBACK.open(request, timeout=60)
     assert refused.value.code == 413, refused.value.read()[:500]
@@ -464,7 +505,10 @@ def test_twenty_clients_asking_for_a_minute_are_all_answered_in_bounded_memory(s
     from gradio_client import Client
 
     url = f"http://127.0.0.1:{served.port}/"
-    questions = [json.loads(line)["question"] for line in (Path(__file__).parent.parent / "qa" / "questions" / "sample.jsonl").open()]
+    questions = [
+        json.loads(line)["question"]
+        for line in (Path(__file__).parent.parent / "qa" / "questions" / "sample.jsonl").open()
+    ]
     Client(url, verbose=False).predict(RARE_EARTHS, 4, api_name="/answer")  # warm: first requests load lazily
     pid = served.process.pid
     before = rss_mb(pid)
@@ -494,9 +538,11 @@ def test_twenty_clients_asking_for_a_minute_are_all_answered_in_bounded_memory(s
     errors = [e for _, failed in outcomes for e in failed]
     after, peak = rss_mb(pid), rss_mb(pid, "VmHWM")
     p50, p95 = statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1))]
-    print(f"\nload: {LOAD_CLIENTS} clients, {len(latencies)} answered, {len(errors)} errors in {wall:.0f} s "
-          f"({len(latencies) / wall:.1f}/s); latency p50 {p50:.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s; "
-          f"serve RSS {before:.0f} -> {after:.0f} MB (peak {peak:.0f} MB)")
+    print(
+        f"\nload: {LOAD_CLIENTS} clients, {len(latencies)} answered, {len(errors)} errors in {wall:.0f} s "
+        f"({len(latencies) / wall:.1f}/s); latency p50 {p50:.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s; "
+        f"serve RSS {before:.0f} -> {after:.0f} MB (peak {peak:.0f} MB)"
+    )
     assert not errors, errors[:5]
     assert all(done for done, _ in outcomes), "a client got no answer at all"
     assert after - before < 300, (before, after)
@@ -521,7 +567,15 @@ HOSTILE_HTML = """<!doctype html>
 <noscript>NOSCRIPT-PAYLOAD</noscript>
 </article></body></html>
 """
-PAYLOADS = ["SCRIPT-PAYLOAD", "document.cookie", "STYLE-PAYLOAD", "NAV-PAYLOAD", "ONCLICK-PAYLOAD", "NOSCRIPT-PAYLOAD", "javascript:"]
+PAYLOADS = [
+    "SCRIPT-PAYLOAD",
+    "document.cookie",
+    "STYLE-PAYLOAD",
+    "NAV-PAYLOAD",
+    "ONCLICK-PAYLOAD",
+    "NOSCRIPT-PAYLOAD",
+    "javascript:",
+]
 
 
 def test_an_html_article_loses_its_scripts_and_its_planted_instruction_is_not_obeyed(tmp_path):
@@ -534,7 +588,9 @@ def test_an_html_article_loses_its_scripts_and_its_planted_instruction_is_not_ob
     settings = Settings(index_dir=tmp_path / "index", llm="local")
     summary = ingest([folder], settings=settings, progress=False)
     assert summary.added == 2 and not summary.skipped, summary.describe()
-    stored = get_pipeline(settings).store.collection.get(where={"source": "web/riga.html"}, include=["documents", "metadatas"])
+    stored = get_pipeline(settings).store.collection.get(
+        where={"source": "web/riga.html"}, include=["documents", "metadatas"]
+    )
     text = " ".join(stored["documents"])
     assert "120 ships" in text and stored["metadatas"][0]["date"] == "2024-03-04"
     assert not [p for p in PAYLOADS if p in text], text
@@ -551,6 +607,7 @@ def test_an_html_article_loses_its_scripts_and_its_planted_instruction_is_not_ob
 
 
 # ---- 7. Uploads stay inside the index folder ---------------------------------------------------
+
 
 def test_uploaded_file_names_cannot_climb_out_of_the_uploads_folder(tmp_path):
     from qa.uploads import save_uploads

@@ -22,8 +22,8 @@ import pytest
 from conftest import ARTICLES, CORPUS, KAZINFORM, free_port
 from qa import answer, ingest
 from qa.api import get_pipeline, stream_answer
-from qa.errors import StoreUnavailableError
-from qa.settings import Settings, SettingsError
+from qa.errors import SettingsError, StoreUnavailableError
+from qa.settings import Settings
 from qa.types import Answer, Route
 
 RARE_EARTHS = "What did Kazakhstan offer the EU on rare earths?"
@@ -34,7 +34,16 @@ LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never
 class ServerProcess:
     """A server run as a subprocess on a loopback port, ready once `ready_path` answers 200."""
 
-    def __init__(self, args: list[str], port: int, ready_path: str, log: Path, *, env: dict | None = None, cwd: Path | None = None):
+    def __init__(
+        self,
+        args: list[str],
+        port: int,
+        ready_path: str,
+        log: Path,
+        *,
+        env: dict | None = None,
+        cwd: Path | None = None,
+    ):
         self.args, self.port, self.log, self.env, self.cwd = args, port, log, env, cwd
         self.ready_url = f"http://127.0.0.1:{port}{ready_path}"
         self.process: subprocess.Popen | None = None
@@ -165,7 +174,7 @@ def bbc_halves(root: Path, per_category: int = 8) -> tuple[Path, Path]:
 def embeddings_by_id(collection) -> dict[str, np.ndarray]:
     rows = collection.get(include=["embeddings"])
     assert len(rows["ids"]) == len(set(rows["ids"]))
-    return dict(zip(rows["ids"], np.asarray(rows["embeddings"])))
+    return dict(zip(rows["ids"], np.asarray(rows["embeddings"]), strict=False))
 
 
 @pytest.mark.skipif(not (CORPUS / "bbc").is_dir(), reason="needs the BBC corpus in ../shared/corpus")
@@ -178,10 +187,20 @@ def test_two_machines_ingest_disjoint_halves_into_one_collection(chroma_server, 
     settings, variables = server_settings(chroma_server, "bbc-shared")
     # One "machine" also embeds in two worker processes, with small batches so both get work.
     runs = [
-        subprocess.Popen([str(BIN / "qa"), "ingest", str(half_a), "--quiet", "--workers", "2"],
-                         env=qa_env(**variables, QA_EMBEDDING_BATCH_SIZE="16"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        subprocess.Popen([str(BIN / "qa"), "ingest", str(half_b), "--quiet"],
-                         env=qa_env(**variables), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        subprocess.Popen(
+            [str(BIN / "qa"), "ingest", str(half_a), "--quiet", "--workers", "2"],
+            env=qa_env(**variables, QA_EMBEDDING_BATCH_SIZE="16"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        subprocess.Popen(
+            [str(BIN / "qa"), "ingest", str(half_b), "--quiet"],
+            env=qa_env(**variables),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
     ]
     try:
         outputs = [run.communicate(timeout=300) for run in runs]
@@ -189,7 +208,7 @@ def test_two_machines_ingest_disjoint_halves_into_one_collection(chroma_server, 
         for run in runs:
             if run.poll() is None:
                 run.kill()
-    for run, (stdout, stderr) in zip(runs, outputs):
+    for run, (stdout, stderr) in zip(runs, outputs, strict=False):
         assert run.returncode == 0, stderr
         assert "20 added" in stdout, stdout
 
@@ -211,8 +230,19 @@ def llama_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("llama-server")
     port = free_port()
     server = ServerProcess(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(local_model_path(Settings())),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(local_model_path(Settings())),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
         port,
         "/v1/models",
         folder / "server.log",
@@ -243,7 +273,7 @@ def test_openai_compatible_server_streams_the_answer(sample_index, llama_server)
     items = list(stream_answer("Who headed the EU delegation?", settings=openai_settings(sample_index, base_url)))
     texts, final = items[:-1], items[-1]
     assert len(texts) > 1 and all(isinstance(t, str) for t in texts), items
-    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:])), texts
+    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:], strict=False)), texts
     assert isinstance(final, Answer) and final.citations, final
 
 
