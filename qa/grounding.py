@@ -177,10 +177,14 @@ class GroundingCheck:
         found_entities = frozenset(n for n, e in enumerate(entities) if entity_in(e, evidence.words))
         similarities = [dot(vector, v) for v in evidence.vectors] if vector is not None else []
         overlap = word_overlap(text, evidence.text)
-        quoted = quoted_part(text) or text.rstrip(".")
-        if _normalise(quoted) in evidence.normalised:
-            # A verbatim quote is what the passage says, however far its wording is from the rest.
+        quoted = _normalise(quoted_part(text) or text.rstrip("."))
+        if quoted in evidence.normalised:
+            # A verbatim quote is what the passage says, however far its wording is from the rest,
+            # and it is backed by the passage sentence it was copied from.
             similarities, overlap = [1.0] * len(evidence.sentences), 1.0
+            source = next((span for span in evidence.sentences if quoted in _normalise(evidence.sentence(span))), None)
+            if source is not None:
+                return Support(1.0, 1.0, source, found_figures, found_entities)
         # The backing sentence: the one stating most of the figures, then the most similar.
         best, best_key = evidence.sentences[0], None
         for n, span in enumerate(evidence.sentences):
