@@ -32,7 +32,7 @@ from .embeddings import make_embeddings
 from .errors import LLMUnavailableError
 from .evidence import rank_sentences
 from .grounding import answer_sentences, ground_answer
-from .llms import build_llm
+from .llms import STOP, build_llm
 from .prompts import render_prompt
 from .retrieval import Filters, Retriever, clean_question
 from .settings import Settings
@@ -41,8 +41,6 @@ from .text import remember_vectors
 from .types import Answer, Passage, RemovedSentence, Route
 
 ABSTAIN_TEXT = "The articles in the index don't answer this question."
-# The short answer is a phrase on one line; past it a base model starts the next example.
-SHORT_ANSWER_STOP = ["\n", "Question:", "Sentences:"]
 SHORT_ANSWER_MAX_TOKENS = 24  # a short answer is a phrase; QA_LLM_MAX_TOKENS may lower it further
 
 log = logging.getLogger(__name__)
@@ -78,7 +76,7 @@ class Pipeline:
         from langchain_core.runnables import RunnableLambda
 
         limit = min(self.settings.llm_max_tokens, SHORT_ANSWER_MAX_TOKENS)
-        bound = self.llm.bind(stop=SHORT_ANSWER_STOP, max_tokens=limit)
+        bound = self.llm.bind(stop=STOP, max_tokens=limit)
         return RunnableLambda(self.render_prompt) | bound | StrOutputParser()
 
     def render_prompt(self, inputs: dict) -> str:

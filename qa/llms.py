@@ -7,7 +7,7 @@
   completions endpoint because our prompt is a completion prompt; a server that
   cannot be reached, fails or sends something other than a completion raises
   `LLMUnavailableError` naming its URL.
-- `extractive`: no LLM at all (`build_llm` returns None; `extractive.py` answers).
+- `extractive`: no LLM at all (`build_llm` returns None; the answer quotes its evidence).
 What the prompt says and how the output is read are not decided here.
 """
 
@@ -27,9 +27,9 @@ from pydantic import PrivateAttr
 from .errors import LLMUnavailableError, MissingDependencyError
 from .settings import Settings
 
-# Where a completion ends: the worked example answers in one line, and past it the model
-# starts inventing the next passage or question.
-STOP = ["\n", "Question:", "Passages:"]
+# Where a completion ends: the short answer is a phrase on one line, and past it a base model
+# starts the next worked example.
+STOP = ["\n", "Question:", "Sentences:"]
 
 
 def local_model_path(settings: Settings) -> Path:

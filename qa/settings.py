@@ -94,7 +94,9 @@ class Settings:
     llm_model: str = _setting("", "Model name sent to the OpenAI-compatible server (QA_LLM=openai).")
     llm_api_key: str = _setting("", "API key for the OpenAI-compatible server; falls back to OPENAI_API_KEY.")
     llm_timeout: float = _setting(60.0, "Seconds to wait for the OpenAI-compatible server before giving up.")
-    llm_max_tokens: int = _setting(128, "Most tokens the LLM may generate per call; the short answer stops at 24 anyway.")
+    llm_max_tokens: int = _setting(
+        128, "Most tokens the LLM may generate per call; the short answer stops at 24 anyway."
+    )
     llm_threads: int = _setting(0, "CPU threads for the local LLM; 0 means all cores.")
     llm_context: int = _setting(2048, "Context window (tokens) of the local LLM.")
     model_dir: Path = _setting(

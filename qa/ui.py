@@ -115,8 +115,9 @@ def turn_sources(answer: Answer, turn: int, current: bool) -> str:
     ]
     cited_ids = {(c.source, c.text) for c in answer.citations}
     others = [source_card(p) for p in answer.passages if (p.source, p.text) not in cited_ids]
-    question, llm = html.escape(answer.question), html.escape(answer.llm)
-    parts = [f'<p class="src-question">Sources for “{question}” · answered by {llm}</p>']
+    question, llm, reason = html.escape(answer.question), html.escape(answer.llm), html.escape(answer.reason)
+    how = f"{llm}, {answer.route.value}" + (f": {reason}" if reason else "")
+    parts = [f'<p class="src-question">Sources for “{question}” · answered by {how}</p>']
     if cited:
         parts += cited
         if others:

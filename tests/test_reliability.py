@@ -483,7 +483,7 @@ def test_the_chat_page_shows_the_extractive_answer_and_why_when_the_llm_fails(se
             reply = page.locator('#chat [data-testid="bot"]').last.inner_text()
             assert "rare earth" in reply.lower(), reply
             heading = page.locator("#sources .src-turn.current .src-question").inner_text()
-            assert "answered by extractive (LLM unavailable:" in heading and "failed (500" in heading, heading
+            assert "answered by openai, fallback_quoted: the LLM failed" in heading and "failed (500" in heading, heading
             assert "Traceback" not in page.content() and "Something went wrong" not in reply
         finally:
             browser.close()

@@ -39,12 +39,10 @@ def test_every_setting_is_described():
     assert rows[0][:2] == ("QA_INDEX_DIR", "index")
 
 
-def test_answer_prompt_numbers_passages_and_ends_with_the_question():
-    text = render_prompt(
-        "answer", question="Who?", passages=[{"title": "T", "date": "2024-01-01", "outlet": "Trend", "text": "Body."}]
-    )
-    assert "[1] T (2024-01-01, Trend): Body." in text
-    assert text.rstrip().endswith("Question: Who?\nAnswer:")
+def test_short_answer_prompt_gives_the_sentences_and_ends_with_the_question():
+    text = render_prompt("short_answer", question="Who?", sentences="Borrell headed the EU delegation.")
+    assert "Sentences: Borrell headed the EU delegation.\nQuestion: Who?\nShort answer:" in text
+    assert text.rstrip().endswith("Question: Who?\nShort answer:")
 
 
 def test_prompt_rendering_is_strict(tmp_path):
