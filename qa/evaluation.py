@@ -41,6 +41,7 @@ from qa import metrics, report
 from qa.errors import MissingDependencyError, QAError, QuestionFileError, ThresholdError
 from qa.progress import track
 from qa.summary import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, EvalSummary, summarise
+from qa.text import remember_vectors
 from qa.types import Answer
 
 # What the caller must tell `run_eval` about the run, copied into summary.json.
@@ -180,24 +181,12 @@ def result_row(question: Question, answer: Answer, latency_s: float, scores: dic
         "citations": [{"number": c.number, "source": c.source} for c in answer.citations],
         "removed": [{"text": r.text, "reason": r.reason} for r in answer.removed],
         "llm": answer.llm,
+        "route": answer.route.value,
+        "reason": answer.reason,
         "retrieved": metrics.ranked_sources(answer.passages),
         **{name: (None if value is None else round(value, 4)) for name, value in scores.items()},
         "latency_s": round(latency_s, 4),
     }
-
-
-def _embed_once(embed: metrics.Embed, texts: list[str]) -> metrics.Embed:
-    """Embed all texts in one batch and serve later calls from it, embedding any new ones in a batch of their own."""
-    vectors: dict[str, list[float]] = {}
-
-    def cached(batch: list[str]) -> list[list[float]]:
-        new = [t for t in dict.fromkeys(batch) if t not in vectors]
-        if new:
-            vectors.update(zip(new, embed(new), strict=True))
-        return [vectors[t] for t in batch]
-
-    cached(texts)
-    return cached
 
 
 def run_eval(
@@ -229,9 +218,9 @@ def run_eval(
         answered.append((question, answer, time.perf_counter() - started))
 
     if embed is not None:
-        embed = _embed_once(
-            embed, [t for q, a, _ in answered if q.answerable and q.reference for t in (a.text, q.reference)]
-        )
+        # All answers and references in one batch; later calls are served from it.
+        embed = remember_vectors(embed)
+        embed([t for q, a, _ in answered if q.answerable and q.reference for t in (a.text, q.reference)])
     results = [result_row(q, a, latency, score_answer(q, a, k=k, embed=embed)) for q, a, latency in answered]
     summary = summarise(results, k=k, meta=meta)
 

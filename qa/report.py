@@ -153,7 +153,9 @@ def _questions_table(summary: EvalSummary) -> list[str]:
         "|---|---:|---|---|" + "---:|" * (len(names) + 1),
     ]
     for row in worst_first(summary.results):
-        answer = ("(abstained) " if row["abstained"] else "") + row["answer"]
+        # How the answer was made, and why, read from the row's route and reason (older rows have neither).
+        how = f"({row['route']}: {row['reason']}) " if row.get("route") else ("(abstained) " if row["abstained"] else "")
+        answer = how + row["answer"]
         scores = " | ".join(_number(row.get(name)) for name in METRICS)
         lines.append(
             f"| {row['id']} | {question_score(row):.2f} | {_cell(row['question'], 60)} | {_cell(answer)} "
