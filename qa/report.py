@@ -154,7 +154,9 @@ def _questions_table(summary: EvalSummary) -> list[str]:
     ]
     for row in worst_first(summary.results):
         # How the answer was made, and why, read from the row's route and reason (older rows have neither).
-        how = f"({row['route']}: {row['reason']}) " if row.get("route") else ("(abstained) " if row["abstained"] else "")
+        how = "(abstained) " if row["abstained"] else ""
+        if row.get("route"):
+            how = f"({row['route']}: {row['reason']}) "
         answer = how + row["answer"]
         scores = " | ".join(_number(row.get(name)) for name in METRICS)
         lines.append(
