@@ -15,11 +15,6 @@ from .policy import ATTACH_MIN_OVERLAP
 from .text import format_marker, renumber_markers, word_overlap
 from .types import Citation, Passage
 
-ABSTENTION = re.compile(
-    r"\b(?:articles?|passages?|texts?|sources?)\s+(?:do|does|did)\s*(?:not|n't)\s+(?:say|mention|contain|answer|state|specify|include)"
-    r"|\bnot\s+(?:mentioned|stated|specified|found|given)\b|\bno information\b|\bcannot be (?:determined|answered)\b",
-    re.IGNORECASE,
-)
 # The prompt lists passages as "[n] Title (date, outlet): text"; a small model sometimes starts
 # writing such an entry instead of an answer. The header is the prompt's format, never an answer.
 PASSAGE_HEADER = re.compile(
@@ -30,11 +25,6 @@ PASSAGE_HEADER = re.compile(
 def strip_passage_headers(text: str) -> str:
     """The model's text without "Title (2024-02-15, Trend):" headers copied from the prompt's passage list."""
     return " ".join(PASSAGE_HEADER.sub(" ", text).split())
-
-
-def is_abstention(text: str) -> bool:
-    """Does the generated text say the articles don't answer the question?"""
-    return not text.strip() or bool(ABSTENTION.search(text))
 
 
 def best_supporting_passage(text: str, passages: list[Passage]) -> int | None:

@@ -18,6 +18,7 @@ and how the answer is worded (`compose.py`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .dates import MONTHS, WEEKDAYS
@@ -80,6 +81,19 @@ ONLY_QUESTION = "the model's short answer only repeats the question"
 LLM_FAILED = "the LLM failed ({error}), so the sentences are quoted"
 CHECKED = "the short answer is copied from the quoted sentence, which the grounding check passed"
 QUOTED_BY_DESIGN = "QA_LLM=extractive quotes the sentences that answer the question"
+# What a model writes when it finds no answer in what it was given.
+ABSTENTION = re.compile(
+    r"\b(?:articles?|passages?|texts?|sources?)\s+(?:do|does|did)\s*(?:not|n't)\s+(?:say|mention|contain|answer|state|specify|include)"
+    r"|\bnot\s+(?:mentioned|stated|specified|found|given)\b|\bno information\b|\bcannot be (?:determined|answered)\b",
+    re.IGNORECASE,
+)
+
+
+def is_abstention(text: str) -> bool:
+    """Does the generated text say the articles don't answer the question?"""
+    return not text.strip() or bool(ABSTENTION.search(text))
+
+
 _WHAT = {
     Kind.QUANTITY: "a figure", Kind.PERCENT: "a percentage", Kind.TIME: "a date", Kind.NAME: "a name",
 }
@@ -145,8 +159,6 @@ def choose_evidence(question: str, passages: list[Passage], ranked: list[Candida
 
 def check_short_answer(short: str, quoted: list[str], question: str) -> str | None:
     """Why the LLM's short answer may not lead the answer, or None when it may."""
-    from .citations import is_abstention
-
     words = short.split()
     if not words or is_abstention(short):
         return MODEL_ABSTAINED

@@ -1,4 +1,5 @@
-from qa.citations import cite, is_abstention
+from qa.citations import cite
+from qa.policy import is_abstention
 from qa.text import marker_numbers
 from qa.types import Passage
 
