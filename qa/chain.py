@@ -41,7 +41,6 @@ from .text import remember_vectors
 from .types import Answer, Passage, RemovedSentence, Route
 
 ABSTAIN_TEXT = "The articles in the index don't answer this question."
-SHORT_ANSWER_MAX_TOKENS = 24  # a short answer is a phrase; QA_LLM_MAX_TOKENS may lower it further
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class Pipeline:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
 
-        limit = min(self.settings.llm_max_tokens, SHORT_ANSWER_MAX_TOKENS)
+        limit = min(self.settings.llm_max_tokens, policy.SHORT_ANSWER_MAX_TOKENS)
         bound = self.llm.bind(stop=STOP, max_tokens=limit)
         return RunnableLambda(self.render_prompt) | bound | StrOutputParser()
 
@@ -129,8 +128,8 @@ class Pipeline:
             text, citations, removed = grounded.text, grounded.citations, removed + grounded.removed
         else:
             text, citations = cite(text, relevant)
-        if not citations:
-            yield self._abstain(question, passages, policy.NO_SENTENCE, removed)
+        if (why := policy.abstain_after_check(citations)) is not None:
+            yield self._abstain(question, passages, why, removed)
             return
         shown = ""
         for sentence in answer_sentences(text):

@@ -56,6 +56,7 @@ MIN_MISSING_NAME_CHARS = 3
 
 # ---- The LLM's short answer (compose.py) ---------------------------------------------------------
 SHORT_ANSWER_MAX_WORDS = 12  # longer than this it is a sentence, not a short answer
+SHORT_ANSWER_MAX_TOKENS = 24  # what the model may write for it; QA_LLM_MAX_TOKENS may lower it further
 
 # ---- Grounding (grounding.py) --------------------------------------------------------------------
 # Closeness of a sentence to a passage; calibrated on the sample set's answers, where supported
@@ -68,6 +69,7 @@ MIN_SENTENCE_CHARS = 3  # a stray "." or "[2]" left by the model is not a senten
 ATTACH_MIN_OVERLAP = 0.5
 
 # ---- Reasons, as the report and the page show them ------------------------------------------------
+NOTHING_SURVIVED = "no sentence of the answer passed the grounding check"
 NOTHING_CLOSE = "no retrieved passage is close enough to the question"
 NO_SENTENCE = "no sentence of the retrieved passages is close enough to the question"
 NOT_OFFERED = "no sentence of the retrieved passages states {what}"
@@ -173,6 +175,11 @@ def check_short_answer(short: str, quoted: list[str], question: str) -> str | No
     if not (content_words(short) - content_words(question) - STOPWORDS):
         return ONLY_QUESTION
     return None
+
+
+def abstain_after_check(citations: list) -> str | None:
+    """Why an answer whose sentences were all removed by the check abstains, or None when something stands."""
+    return None if citations else NOTHING_SURVIVED
 
 
 def route_for(llm_mode: str, short_answer_reason: str | None, llm_error: str | None) -> tuple[Route, str]:
