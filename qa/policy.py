@@ -10,8 +10,9 @@ An answer is made in three steps, each decided here and carried out elsewhere:
    with the closeness thresholds below.
 The outcome travels as `Answer.route` and `Answer.reason`.
 
-Every number below was set on the dev parts of the bundled question sets
-(`qa eval --split dev`); the README's Evaluation section has the test-part figures.
+The evidence and gate numbers below were set on the dev parts of the bundled question sets
+(`qa eval --split dev`), the grounding ones on the sample set's answers; the README's
+Evaluation section has the test-part figures.
 Left out: how sentences are scored (`evidence.py`), how support is judged (`grounding.py`)
 and how the answer is worded (`compose.py`).
 """
