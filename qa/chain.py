@@ -30,7 +30,7 @@ from .citations import cite, strip_passage_headers
 from .compose import compose_answer
 from .embeddings import make_embeddings
 from .errors import LLMUnavailableError
-from .evidence import rank_sentences
+from .evidence import rank_sentences, timely_passages
 from .grounding import answer_sentences, ground_answer
 from .llms import STOP, build_llm
 from .prompts import render_prompt
@@ -101,9 +101,10 @@ class Pipeline:
         passages = self.retrieve(question, k=k, history=history, filters=filters)
         relevant = [p for p in passages if p.score >= self.settings.min_score]
         embed = remember_vectors(self.embeddings.embed_documents)  # ranking and grounding embed the same sentences
+        timely = timely_passages(question, relevant)  # one reading of the question's time, for ranking and the gate
         ranked = rank_sentences(question, relevant, self.embeddings.embed_query(question), embed,
-                                policy.EVIDENCE_WEIGHTS) if relevant else []
-        choice = policy.choose_evidence(question, relevant, ranked)
+                                policy.EVIDENCE_WEIGHTS, timely) if relevant else []
+        choice = policy.choose_evidence(question, relevant, ranked, timely)
         if choice.abstain:
             yield self._abstain(question, passages, choice.reason)
             return

@@ -158,17 +158,14 @@ def focus_terms(question: str, count: int) -> set[str]:
     return {_stem(w) for w in picked}
 
 
-def asks_for_window(question: str, passages: Sequence[Passage]) -> bool:
-    """Does the question name a time ("on March 5, 1987", "since July") that dated passages can be held to?"""
-    dated = [p.date for p in passages if p.date]
-    return bool(dated) and parse_time_expression(question, date.fromisoformat(max(dated))).has_window
+def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | None:
+    """Indexes of the passages dated when the question asks about: inside its window, or the newest for "latest".
 
-
-def timely_passages(question: str, passages: Sequence[Passage]) -> set[int]:
-    """Indexes of the passages dated when the question asks about: inside its window, or the newest for "latest"."""
+    None when the question names no time ("on March 5, 1987", "since July", "latest") or no passage is dated.
+    """
     dated = {n: p.date for n, p in enumerate(passages) if p.date}
     if not dated:
-        return set()
+        return None
     hint = parse_time_expression(question, date.fromisoformat(max(dated.values())))
     if hint.has_window:
         # The same slack as retrieval's: "turnover in 2023" is reported in February 2024.
@@ -178,7 +175,7 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int]:
     if hint.recent:
         newest = max(dated.values())
         return {n for n, day in dated.items() if day == newest}
-    return set()
+    return None
 
 
 def _stem(word: str) -> str:
@@ -196,8 +193,9 @@ def rank_sentences(
     question_vector: Sequence[float],
     sentence_vectors: Callable[[list[str]], list[list[float]]],
     weights: Weights,
+    timely: set[int] | None,
 ) -> list[Candidate]:
-    """Every sentence of the passages, best first."""
+    """Every sentence of the passages, best first; `timely` as `timely_passages` gives it."""
     found: list[tuple[int, tuple[int, int], str]] = []
     for number, passage in enumerate(passages):
         for start, end in split_sentences(passage.text):
@@ -218,7 +216,7 @@ def rank_sentences(
         for t in asked
     }
     total = sum(idf.values()) or 1.0
-    timely = timely_passages(question, passages)
+    timely = timely or set()
     candidates = []
     for (number, span, sentence), vector, terms in zip(found, vectors, sentence_terms, strict=True):
         similarity = dot(question_vector, vector)

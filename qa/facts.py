@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from .dates import spell_date
 from .text import STOPWORDS
 from .types import Citation, Passage
 
@@ -145,10 +146,24 @@ def lower_words(text: str) -> set[str]:
     return {re.sub(r"['’]s?$", "", w) for w in re.findall(r"[\w’']+", text.lower())}
 
 
+def about_article(passage: Passage | Citation) -> list[str]:
+    """What an article says of itself: title, date (as written and spelled out), outlet and dateline place.
+
+    They count as evidence as its text does: "in 2024" is backed by a passage dated 2024-02-15,
+    "Samarkand" by its dateline, "Trend reported" by its outlet.
+    """
+    return [passage.title, passage.date, spell_date(passage.date), passage.outlet, passage.place]
+
+
+def mentioned(passages: Sequence[Passage | Citation]) -> tuple[list[Figure], set[str]]:
+    """The figures and (lowercase) words the passages and their articles state."""
+    searchable = " ".join(" ".join([*about_article(p), p.text]) for p in passages)
+    return find_figures(searchable), lower_words(searchable)
+
+
 def question_terms_missing(question: str, passages: Sequence[Passage | Citation]) -> list[str]:
     """Names and figures in the question that none of the passages mentions (the articles are about something else)."""
-    searchable = " ".join(f"{p.title} {p.date} {p.text}" for p in passages)
-    figures, words = find_figures(searchable), lower_words(searchable)
+    figures, words = mentioned(passages)
     missing = [f.written for f in find_figures(question) if not f.found_in(figures)]
     return missing + [e for e in find_entities(question) if not entity_in(e, words)]
 

@@ -27,10 +27,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .dates import spell_date
-from .facts import Figure, entity_in, find_entities, find_figures, lower_words
+from .facts import Figure, about_article, entity_in, find_entities, find_figures, lower_words
 from .policy import MIN_OVERLAP, MIN_SENTENCE_CHARS, MIN_SIMILARITY, MIN_SIMILARITY_WITH_OVERLAP
-from .text import dot, marker_numbers, split_sentences, strip_markers, word_overlap
+from .text import dot, marker_numbers, split_sentences, squash, strip_markers, word_overlap
 from .types import Citation, Passage, RemovedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -74,11 +73,8 @@ class Evidence:
                 instructions.append(" ".join(sentence.split()))
             else:
                 spans.append((start, end))
-        # The article counts as evidence as its text does: "in 2024" is backed by a passage dated 2024-02-15,
-        # "Samarkand" by its dateline, "Trend reported" by its outlet.
-        about = [passage.title, passage.date, spell_date(passage.date), passage.outlet, passage.place]
-        searchable = " ".join(about + [passage.text[a:b] for a, b in spans])
-        normalised = _normalise(" ".join(passage.text[a:b] for a, b in spans))
+        searchable = " ".join(about_article(passage) + [passage.text[a:b] for a, b in spans])
+        normalised = squash(" ".join(passage.text[a:b] for a, b in spans))
         return cls(
             passage,
             find_figures(searchable),
@@ -177,12 +173,12 @@ class GroundingCheck:
         found_entities = frozenset(n for n, e in enumerate(entities) if entity_in(e, evidence.words))
         similarities = [dot(vector, v) for v in evidence.vectors] if vector is not None else []
         overlap = word_overlap(text, evidence.text)
-        quoted = _normalise(quoted_part(text) or text.rstrip("."))
+        quoted = squash(quoted_part(text) or text.rstrip("."))
         if quoted in evidence.normalised:
             # A verbatim quote is what the passage says, however far its wording is from the rest,
             # and it is backed by the passage sentence it was copied from.
             similarities, overlap = [1.0] * len(evidence.sentences), 1.0
-            source = next((span for span in evidence.sentences if quoted in _normalise(evidence.sentence(span))), None)
+            source = next((span for span in evidence.sentences if quoted in squash(evidence.sentence(span))), None)
             if source is not None:
                 return Support(1.0, 1.0, source, found_figures, found_entities)
         # The backing sentence: the one stating most of the figures, then the most similar.
@@ -225,10 +221,6 @@ def _choose(candidates: list[int], supports: dict[int, Support], figures, entiti
             missing_figures -= supports[i].figures
             missing_entities -= supports[i].entities
     return [] if missing_figures or missing_entities else chosen
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 QUOTE = re.compile(r"“([^”]{%d,})”" % MIN_SENTENCE_CHARS)

@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass, field
 
 from .dates import MONTHS, WEEKDAYS
-from .evidence import Candidate, Kind, Weights, asks_for_window, offers_kind, question_kind, timely_passages
-from .facts import entity_in, find_entities, find_figures, lower_words
-from .text import STOPWORDS, content_words
+from .evidence import Candidate, Kind, Weights, offers_kind, question_kind
+from .facts import entity_in, find_entities, find_figures, mentioned
+from .text import STOPWORDS, content_words, squash
 from .types import Passage, Route
 
 # ---- Evidence selection (evidence.py) ------------------------------------------------------------
@@ -122,10 +122,7 @@ def missing_terms(question: str, passages: list[Passage]) -> list[str]:
     A year the passages do not state is not counted: BBC stories carry no date and seldom
     repeat the year they were written in.
     """
-    from .dates import spell_date
-
-    searchable = " ".join(f"{p.title} {p.date} {spell_date(p.date)} {p.outlet} {p.place} {p.text}" for p in passages)
-    figures, words = find_figures(searchable), lower_words(searchable)
+    figures, words = mentioned(passages)
     missing = [
         f.written for f in find_figures(question)
         if not f.found_in(figures) and not (f.mantissa.is_integer() and 1900 <= f.mantissa <= 2100 and not f.scaled)
@@ -135,14 +132,19 @@ def missing_terms(question: str, passages: list[Passage]) -> list[str]:
     return missing + [e for e in names if len(e) >= MIN_MISSING_NAME_CHARS and not entity_in(e, words)]
 
 
-def choose_evidence(question: str, passages: list[Passage], ranked: list[Candidate]) -> EvidenceChoice:
-    """The sentences that answer the question (one, or two of one article), or the reason to abstain."""
+def choose_evidence(
+    question: str, passages: list[Passage], ranked: list[Candidate], timely: set[int] | None
+) -> EvidenceChoice:
+    """The sentences that answer the question (one, or two of one article), or the reason to abstain.
+
+    `timely`: the passages from the time the question names (`evidence.timely_passages`), None when it names none.
+    """
     if not passages:
         return EvidenceChoice(reason=NOTHING_CLOSE)
     missing = missing_terms(question, passages)
     if missing:
         return EvidenceChoice(reason=NEVER_MENTIONED.format(terms=", ".join(missing)))
-    if asks_for_window(question, passages) and not timely_passages(question, passages):
+    if timely is not None and not timely:
         return EvidenceChoice(reason=OUT_OF_TIME)
     if not ranked or ranked[0].similarity < MIN_EVIDENCE_SIMILARITY:
         return EvidenceChoice(reason=NO_SENTENCE)
@@ -169,8 +171,8 @@ def check_short_answer(short: str, quoted: list[str], question: str) -> str | No
         return MODEL_ABSTAINED
     if len(words) > SHORT_ANSWER_MAX_WORDS:
         return TOO_LONG
-    normalised = " ".join(short.lower().split()).strip(" .,;:")
-    if not any(normalised in " ".join(q.lower().split()) for q in quoted):
+    normalised = squash(short).strip(" .,;:")
+    if not any(normalised in squash(q) for q in quoted):
         return NOT_COPIED
     kind = question_kind(question)
     if kind in (Kind.QUANTITY, Kind.PERCENT) and not offers_kind(short, kind, question):

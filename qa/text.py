@@ -101,6 +101,11 @@ STOPWORDS = frozenset(
 )
 
 
+def squash(text: str) -> str:
+    """The text lowercased with its whitespace collapsed, to find one text inside another as written."""
+    return " ".join(text.lower().split())
+
+
 def content_words(text: str) -> set[str]:
     """The lowercase words of `text` that are not stop words, with trailing full stops and commas removed."""
     words = {w.strip(".,").lower() for w in WORD.findall(text)}
