@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 
 from .facts import Figure, about_article, entity_in, find_entities, find_figures, lower_words
 from .policy import MIN_OVERLAP, MIN_SENTENCE_CHARS, MIN_SIMILARITY, MIN_SIMILARITY_WITH_OVERLAP
-from .text import dot, marker_numbers, split_sentences, squash, strip_markers, word_overlap
+from .text import MARKER, dot, format_marker, marker_numbers, split_sentences, squash, strip_markers, word_overlap
 from .types import Citation, Passage, RemovedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -245,7 +245,7 @@ class GroundedAnswer:
 def answer_sentences(text: str) -> list[str]:
     """The sentences of a generated answer, with each [n] marker kept in the sentence it follows."""
     # "... billion. [1] Next" would hand the marker to the next sentence; put it before the full stop.
-    text = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)", r"\2\1", text)
+    text = re.sub(r"([.!?])((?:" + MARKER.pattern + r")+)", r"\2\1", text)
     return [text[start:end] for start, end in split_sentences(text)]
 
 
@@ -282,7 +282,7 @@ def ground_answer(text: str, passages: Sequence[Passage], embed: Embed | None) -
 
 
 def _with_markers(sentence: str, numbers: list[int]) -> str:
-    marker = " [" + ", ".join(str(n) for n in numbers) + "]"
+    marker = format_marker(numbers)
     if sentence.endswith((".", "!", "?")):
         return sentence[:-1] + marker + sentence[-1]
     return sentence + marker + "."
