@@ -15,6 +15,7 @@ __all__ = [
     "answer",
     "stream_answer",
     "ingest",
+    "remove",
     "Answer",
     "Article",
     "Citation",
@@ -26,7 +27,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("answer", "stream_answer", "ingest", "get_pipeline"):
+    if name in ("answer", "stream_answer", "ingest", "remove", "get_pipeline"):
         from . import api
 
         return getattr(api, name)

@@ -103,6 +103,14 @@ def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, pro
     return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)
 
 
+def remove(sources: Iterable[str], *, settings: Settings | None = None) -> list[str]:
+    """Delete the articles with these sources from the index (and every machine's side indexes); returns those found."""
+    store = get_pipeline(settings).store
+    found = store.present_sources(list(sources))
+    store.delete_sources(found)
+    return found
+
+
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions" / "sample.jsonl"
 
 

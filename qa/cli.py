@@ -77,6 +77,18 @@ def ingest(paths, quiet, workers):
 
 
 @main.command()
+@click.argument("sources", nargs=-1, required=True)
+@reports_errors
+def remove(sources):
+    """Delete the articles with these SOURCES (as `qa ingest` names them) from the index."""
+    from .api import remove as remove_sources
+
+    removed = remove_sources(sources)
+    missing = [s for s in sources if s not in removed]
+    click.echo(f"Removed {len(removed)} article(s)" + (f"; not in the index: {', '.join(missing)}" if missing else ""))
+
+
+@main.command()
 @click.argument("question")
 @click.option("--k", type=int, default=None, help="Passages to retrieve (default QA_K).")
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")

@@ -11,13 +11,14 @@ article only touches its own rows. Which copy retrieval shows is decided in
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import sidedb
 
 SHINGLE_WORDS = 5
 PERMUTATIONS = 64
@@ -63,10 +64,7 @@ class DuplicateIndex:
     """MinHash signatures of the indexed articles, with LSH lookup; thread-safe within a process."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        self._db = sidedb.connect(path, lambda db: db.executescript(SCHEMA))
         self._lock = threading.Lock()
 
     def add(self, source: str, text: str, date_num: int) -> list[str]:
@@ -89,6 +87,11 @@ class DuplicateIndex:
         with self._lock, self._db:
             for source in sources:
                 self._remove(source)
+
+    def clear(self) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM article_sig")
+            self._db.execute("DELETE FROM article_band")
 
     def _remove(self, source: str) -> None:
         self._db.execute("DELETE FROM article_sig WHERE source = ?", (source,))

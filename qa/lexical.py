@@ -1,10 +1,10 @@
 """BM25 over the same chunks as the Chroma collection, in an SQLite FTS5 table beside it.
 
 The lexical index finds exact names and figures that MiniLM blurs. It is updated
-with the collection on every ingest, update and delete (never rebuilt per query),
-and `NewsStore.sync_side_indexes` rebuilds it from Chroma when the two disagree on
-the chunk count, which covers an ingest killed between the two writes, a Chroma
-server that another machine filled, and an index written with older columns.
+with the collection on every ingest, update and delete (never rebuilt per query);
+`NewsStore.sync_side_indexes` applies other machines' writes article by article and
+rebuilds it from Chroma when the two disagree on the chunk count (an ingest killed
+between the two writes, a damaged file, an index written with older columns).
 FTS5's porter stemmer makes "earths" find "earth". A search takes its limits as an
 SQL condition on the chunk columns, which `Filters.sql()` writes.
 Left out: fusion with dense results and what a filter means (`retrieval.py`), phrase queries.
@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from . import sidedb
 from .dates import date_number
 from .text import STOPWORDS
 from .types import Article, Chunk, embedding_prefix
@@ -46,31 +47,9 @@ class LexicalIndex:
     """Chunk texts with BM25 ranking; safe to share between threads of one process."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")  # concurrent ingest processes wait instead of failing
-        self._drop_older_layout()
-        self._db.executescript(SCHEMA)
+        self._db = sidedb.connect(path, _prepare)
         self._lock = threading.Lock()
-
-    def _drop_older_layout(self) -> None:
-        """Drop tables an earlier version wrote with other columns (before `outlet`, say).
-
-        The index is derived from Chroma: an empty one differs from it in count, so
-        `NewsStore.sync_side_indexes` rebuilds it on open, as after an interrupted ingest.
-        """
-        if not self._has_older_layout():
-            return
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")  # of two processes opening an old index, one drops, one waits
-            if self._has_older_layout():
-                self._db.execute("DROP TABLE chunk_meta")
-                self._db.execute("DROP TABLE IF EXISTS chunk_text")
-
-    def _has_older_layout(self) -> bool:
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunk_meta)")}
-        return bool(columns) and columns != {"rowid", "id", *META_COLUMNS}
 
     def count(self) -> int:
         with self._lock:
@@ -142,17 +121,50 @@ class LexicalIndex:
             self._db.execute("DELETE FROM chunk_meta")
             self._db.execute("DELETE FROM chunk_text")
         batch = []
-        for chunk_id, metadata, text in rows:
-            prefix = embedding_prefix(metadata.get("title", ""), metadata.get("date", ""))
-            batch.append((chunk_id, metadata, prefix + text))
+        for row in rows:
+            batch.append(row)
             if len(batch) >= 2000:
-                self._insert(batch)
+                self._insert(_as_embedded(batch))
                 batch = []
-        self._insert(batch)
+        self._insert(_as_embedded(batch))
+
+    def replace_sources(self, sources: Iterable[str], rows: Iterable[tuple[str, dict, str]]) -> None:
+        """Drop these articles' chunks and write (id, chunk metadata, passage text) rows read back from Chroma."""
+        self.delete_sources(sources)
+        self._insert(_as_embedded(rows))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _as_embedded(rows: Iterable[tuple[str, dict, str]]) -> list[tuple[str, dict, str]]:
+    """Rows of passage text as Chroma keeps it, with the title and date in front as they were embedded."""
+    return [
+        (chunk_id, metadata, embedding_prefix(metadata.get("title", ""), metadata.get("date", "")) + text)
+        for chunk_id, metadata, text in rows
+    ]
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """Create the tables, first dropping those an earlier version wrote with other columns (before `outlet`).
+
+    The index is derived from Chroma: an empty one differs from it in count, so
+    `NewsStore.sync_side_indexes` rebuilds it on open, as after an interrupted ingest.
+    """
+    if _has_older_layout(db):
+        with db:
+            db.execute("BEGIN IMMEDIATE")  # of two processes opening an old index, one drops, one waits
+            if _has_older_layout(db):
+                db.execute("DROP TABLE chunk_meta")
+                db.execute("DROP TABLE IF EXISTS chunk_text")
+    db.executescript(SCHEMA)
+    db.execute("SELECT COUNT(*) FROM chunk_meta").fetchone()  # reads the table's pages: damage shows here
+
+
+def _has_older_layout(db: sqlite3.Connection) -> bool:
+    columns = {row[1] for row in db.execute("PRAGMA table_info(chunk_meta)")}
+    return bool(columns) and columns != {"rowid", "id", *META_COLUMNS}
 
 
 def _metadata(article: Article) -> dict:

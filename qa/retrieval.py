@@ -208,6 +208,7 @@ class Retriever:
     ) -> list[Passage]:
         """The k best passages for the question, best first."""
         query = standalone_question(clean_question(question), history)
+        self.store.sync_if_due()  # other machines' (or processes') writes reach the BM25 side first
         vector = self.embeddings.embed_query(query)
         pool = max(k * POOL_PER_K, MIN_POOL)
         found: dict[str, Passage] = {}

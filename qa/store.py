@@ -12,8 +12,10 @@ Ranking and filtering policy lives in `retrieval.py`, not here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,12 @@ from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
 from .lexical import LexicalIndex
 from .progress import Progress
 from .settings import Settings
+from .sync import CLOCK_SKEW_SECONDS, WRITER, Manifest, Stamp, SyncState, manifest_name, unapplied
 from .types import Chunk, Passage
 
 MODEL_KEY = "embedding_model"
 PAGE = 5000  # rows per `get` page; keeps memory flat on large collections
+DAMAGED = re.compile(r"malformed|not a database|file is encrypted", re.IGNORECASE)  # SQLite's words for a bad file
 
 
 def open_client(settings: Settings):
@@ -60,7 +64,15 @@ def open_client(settings: Settings):
                 "to use the local index."
             ) from None
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except Exception as error:  # chromadb.errors.InternalError from its Rust bindings, among others
+        if not DAMAGED.search(str(error)):
+            raise
+        raise StoreUnavailableError(
+            f"The index at {settings.index_dir} is damaged ({error}); its articles cannot be read. Restore the "
+            f"folder from a backup, or move it aside and ingest the articles again (`qa ingest articles/`)."
+        ) from None
 
 
 def describe_location(settings: Settings) -> str:
@@ -75,13 +87,22 @@ class NewsStore:
     """A Chroma collection of article chunks, with the model check done on open.
 
     Every write also goes to the BM25 side index and the near-duplicate signatures
-    (`lexical`, `duplicates`), so the three never drift apart through this class.
+    (`lexical`, `duplicates`) and ends by stamping the articles touched in the
+    manifest (`sync.py`), so other machines' side indexes follow; `sync_side_indexes`
+    applies their writes here.
     """
 
     vectorstore: Any  # langchain_chroma.Chroma
     location: str
     lexical: LexicalIndex | None = None
     duplicates: DuplicateIndex | None = None
+    manifest: Manifest | None = None
+    state: SyncState | None = None
+    # Reopens the Chroma client, for an embedded store another process wrote to: a client sees other
+    # processes' rows, but not their vectors, until it is reopened. None for a server.
+    reopen: Callable[[], tuple[Any, Manifest]] | None = None
+    opened_at: float = field(default_factory=time.time)
+    _sync_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def collection(self):
@@ -137,7 +158,16 @@ class NewsStore:
         # `sync_side_indexes` then rebuilds the duplicate signatures as well.
         if self.lexical is not None:
             self.lexical.add(chunks)
+        self._stamp({c.article.source: c.article.content_hash for c in chunks})
         return copies
+
+    def present_sources(self, sources: list[str]) -> list[str]:
+        """Those of `sources` that have chunks in the store, in the order given."""
+        found = set()
+        for start in range(0, len(sources), 500):
+            page = self.collection.get(where={"source": {"$in": sources[start : start + 500]}}, include=["metadatas"])
+            found.update(m["source"] for m in page["metadatas"] or [])
+        return [s for s in dict.fromkeys(sources) if s in found]
 
     def delete_sources(self, sources: Iterable[str]) -> None:
         sources = list(sources)
@@ -147,12 +177,21 @@ class NewsStore:
                 self.lexical.delete_sources(sources)
             if self.duplicates is not None:
                 self.duplicates.remove(sources)
+            self._stamp(dict.fromkeys(sources, ""), deleted=True)
 
     def delete_stale(self, source: str, current_hash: str) -> None:
         """Remove the chunks of `source` left from an earlier version of the article."""
         self.collection.delete(where={"$and": [{"source": source}, {"article_hash": {"$ne": current_hash}}]})
         if self.lexical is not None:
             self.lexical.delete_stale(source, current_hash)
+        self._stamp({source: current_hash})
+
+    def _stamp(self, articles: dict[str, str], *, deleted: bool = False) -> None:
+        """Tell other machines these articles changed; this machine's side indexes already hold the change."""
+        if self.manifest is not None:
+            stamps = self.manifest.stamp(articles, deleted=deleted)
+            if self.state is not None:
+                self.state.record(stamps)
 
     def get_passages(self, ids: list[str], query_vector: list[float]) -> list[Passage]:
         """The chunks with these ids, scored by cosine similarity to the query (for BM25-only hits)."""
@@ -166,25 +205,60 @@ class NewsStore:
             for chunk_id, text, metadata, vector in columns
         ]
 
+    def sync_if_due(self) -> None:
+        """Apply other machines' writes when the last look is older than `sync.SYNC_INTERVAL_SECONDS`."""
+        if self.state is not None and self.state.due():
+            self.sync_side_indexes(progress=False)
+
     def sync_side_indexes(self, progress: bool = True) -> None:
-        """Rebuild the BM25 index and duplicate signatures from Chroma when they disagree with it.
+        """Bring the BM25 index and duplicate signatures in line with Chroma, at the cost of what changed.
 
-        That happens after an ingest was killed between the writes, when other machines
-        filled a Chroma server, or when the BM25 index was written with older columns
-        (`LexicalIndex` then starts empty); a clean run finds the counts equal and does nothing.
+        The stamps written since the last sync name the articles to re-read. Only when the
+        chunk counts disagree (an ingest killed between its writes, or side indexes that are
+        new, damaged or of an older layout) is everything rebuilt from Chroma.
         """
-        if self.lexical is None or self.lexical.count() == self.count():
+        if self.lexical is None or self.state is None or self.manifest is None:
             return
+        with self._sync_lock:
+            self.state.checked_at = time.monotonic()
+            if self.lexical.count() != self.count():
+                self._rebuild(progress)
+                return
+            if self.state.count() == 0 and self.count():
+                # Side indexes written before the manifest existed: the counts agree, so keep them.
+                self._reconcile(self.article_hashes())
+                return
+            stamps = self.manifest.since(self.state.newest() - CLOCK_SKEW_SECONDS)
+            if self.reopen is not None and any(s.writer != WRITER and s.written >= self.opened_at for s in stamps):
+                self.vectorstore, self.manifest = self.reopen()
+                self.opened_at = time.time()
+            if changed := unapplied(stamps, self.state):
+                self._refresh(changed)
 
-        rows, texts, dates = [], {}, {}
+    def _refresh(self, stamps: list[Stamp]) -> None:
+        """Re-read the articles these stamps name from Chroma into the side indexes."""
+        sources = [s.source for s in stamps]
+        for start in range(0, len(sources), 500):
+            batch = sources[start : start + 500]
+            page = self.collection.get(where={"source": {"$in": batch}}, include=["documents", "metadatas"])
+            rows = list(zip(page["ids"], page["metadatas"], page["documents"], strict=True))
+            self.lexical.replace_sources(batch, rows)
+            if self.duplicates is not None:
+                self.duplicates.remove(batch)
+                for source, (text, date_num) in article_texts(rows).items():
+                    self.duplicates.add(source, text, date_num)
+        self.state.record(stamps)
+
+    def _rebuild(self, progress: bool) -> None:
+        """Rebuild both side indexes from every chunk in Chroma, then agree with the manifest."""
+        rows, hashes = [], {}
         bar = Progress("Rebuilding the BM25 index", total=self.count(), unit="chunk", enabled=progress)
         offset = 0
         while True:
             page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
             for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
                 rows.append((chunk_id, metadata, text))
-                texts.setdefault(metadata["source"], []).append((metadata.get("chunk_index", 0), text))
-                dates[metadata["source"]] = metadata.get("date_num", 0)
+                hashes.setdefault(metadata["source"], set()).add(metadata.get("article_hash", ""))
             bar.update(len(page["ids"]))
             if len(page["ids"]) < PAGE:
                 break
@@ -192,9 +266,27 @@ class NewsStore:
         bar.close()
         self.lexical.rebuild(rows)
         if self.duplicates is not None:
-            self.duplicates.remove(list(texts))
-            for source, parts in texts.items():
-                self.duplicates.add(source, "\n\n".join(text for _, text in sorted(parts)), dates[source])
+            self.duplicates.clear()
+            for source, (text, date_num) in article_texts(rows).items():
+                self.duplicates.add(source, text, date_num)
+        self._reconcile(hashes)
+
+    def _reconcile(self, hashes: dict[str, set[str]]) -> None:
+        """Make the manifest say what Chroma holds (source -> its chunks' hashes), and note it all as applied.
+
+        A writer killed between its chunk writes and its stamp left the manifest behind;
+        stamping those articles now lets the other machines catch up.
+        """
+        stamps = {s.source: s for s in self.manifest.every()}
+        live = {source: sorted(found)[0] for source, found in hashes.items()}
+        behind = {
+            source: content_hash for source, content_hash in live.items()
+            if source not in stamps or stamps[source].deleted or stamps[source].article_hash not in hashes[source]
+        }
+        gone = {s.source: "" for s in stamps.values() if not s.deleted and s.source not in live}
+        fresh = self.manifest.stamp(behind) + self.manifest.stamp(gone, deleted=True)
+        stamps.update({s.source: s for s in fresh})
+        self.state.record(stamps.values(), replace_all=True)
 
     def search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a query embedding, best first, scored by cosine similarity."""
@@ -206,6 +298,16 @@ class NewsStore:
                 "(or point QA_INDEX_DIR at an ingested index) first."
             )
         return [to_passage(doc, distance) for doc, distance in results]
+
+
+def article_texts(rows: Iterable[tuple[str, dict, str]]) -> dict[str, tuple[str, int]]:
+    """source -> (its text, joined from its chunks in order; its date number), from (id, metadata, text) rows."""
+    parts: dict[str, list[tuple[int, str]]] = {}
+    dates: dict[str, int] = {}
+    for _, metadata, text in rows:
+        parts.setdefault(metadata["source"], []).append((metadata.get("chunk_index", 0), text))
+        dates[metadata["source"]] = metadata.get("date_num", 0)
+    return {source: ("\n\n".join(t for _, t in sorted(chunks)), dates[source]) for source, chunks in parts.items()}
 
 
 def chunk_metadata(chunk: Chunk) -> dict:
@@ -268,16 +370,30 @@ def open_store(settings: Settings, embeddings: Embeddings, model_name: str) -> N
                 f"{built_with!r}, but QA_EMBEDDING_MODEL is {model_name!r}. Set QA_EMBEDDING_MODEL={built_with} "
                 "to use it, or re-ingest into a new QA_INDEX_DIR / QA_COLLECTION."
             )
-    vectorstore = Chroma(
-        client=client,
-        collection_name=settings.collection,
-        embedding_function=embeddings,
-        collection_metadata={MODEL_KEY: model_name},
-        collection_configuration={"hnsw": {"space": "cosine"}},
-    )
+    def connect(client) -> tuple[Any, Manifest]:
+        vectorstore = Chroma(
+            client=client,
+            collection_name=settings.collection,
+            embedding_function=embeddings,
+            collection_metadata={MODEL_KEY: model_name},
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+        # No embedding function: the manifest's rows carry a fixed 1-dimensional vector, never a model's.
+        manifest = client.get_or_create_collection(manifest_name(settings.collection), embedding_function=None)
+        return vectorstore, Manifest(manifest)
+
+    def reopen() -> tuple[Any, Manifest]:
+        import chromadb
+
+        # A new client in this process would share the old one's cached state; drop it first.
+        chromadb.api.client.SharedSystemClient.clear_system_cache()
+        return connect(open_client(settings))
+
+    vectorstore, manifest = connect(client)
     path = side_index_path(settings)
     store = NewsStore(
-        vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path)
+        vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path),
+        manifest=manifest, state=SyncState(path), reopen=None if settings.chroma_host else reopen,
     )
     store.sync_side_indexes()
     return store

@@ -1,0 +1,83 @@
+"""The SQLite file beside the store that holds the derived side indexes, opened safely.
+
+The BM25 index, the near-duplicate signatures and the sync state (`lexical`,
+`duplicates`, `sync`) share one file per collection. Everything in it can be
+rebuilt from Chroma, so a damaged file (cut short, overwritten, "database disk image
+is malformed") is set aside as `<name>.damaged` and a new empty one is started; the
+store's sync then refills it. Left out: repairing Chroma's own files, which hold the
+only copy of the articles (`store.open_store` explains what to do instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+_opening = threading.Lock()  # two side indexes of one process must not both set a file aside
+HEADER_BYTES = 100
+
+
+def connect(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+    """A WAL-mode connection to the side index at `path`, made ready by `prepare` (its tables).
+
+    When the file is damaged, whether seen in its header or by SQLite while preparing,
+    it is set aside first and `prepare` runs on a new, empty file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _opening:
+        if reason := damage(path):
+            _set_aside(path, reason)
+        try:
+            return _open(path, prepare)
+        except sqlite3.DatabaseError as error:  # overwritten in the middle, or a page past the end was needed
+            _set_aside(path, str(error))
+        return _open(path, prepare)
+
+
+def _open(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, timeout=60)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # concurrent ingest processes wait instead of failing
+        prepare(db)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
+
+def damage(path: Path) -> str:
+    """Why the file at `path` cannot be a whole SQLite database, or "" when it may be.
+
+    Reads only the 100-byte header: a file shorter than the page count its header
+    vouches for was cut short, and one without the SQLite magic was overwritten.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as file:
+            header = file.read(HEADER_BYTES)
+    except FileNotFoundError:
+        return ""
+    if size == 0:
+        return ""
+    if len(header) < HEADER_BYTES or not header.startswith(b"SQLite format 3\x00"):
+        return "not an SQLite database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count is only vouched for when the change counter matches "version valid for".
+    if header[24:28] == header[92:96] and size < pages * page_size:
+        return f"cut short ({size} of {pages * page_size} bytes)"
+    return ""
+
+
+def _set_aside(path: Path, reason: str) -> None:
+    """Move the damaged file (and its WAL) out of the way, keeping the last damaged copy for inspection."""
+    log.warning("%s is damaged (%s); it is set aside as %s.damaged and rebuilt from Chroma", path, reason, path.name)
+    os.replace(path, path.with_name(path.name + ".damaged"))
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)

@@ -1,0 +1,176 @@
+"""What each machine needs to keep its side indexes equal to a shared Chroma collection.
+
+The BM25 index and the near-duplicate signatures live beside the store, one copy per
+machine, while the articles may sit on a Chroma server that many machines write to.
+So Chroma also holds a manifest: a second collection, `<collection>-articles`, with
+one row per article ever written (its source, content hash, when and by whom it
+was last written, and whether it was deleted). Every write through `NewsStore` ends
+by stamping the articles it touched. Each machine remembers, in its side index, the
+stamp it last applied for every article and the newest stamp time it has seen;
+syncing reads only the stamps written since then (less `CLOCK_SKEW_SECONDS`, for
+machines whose clocks differ) and re-reads from Chroma just the articles whose
+stamp is not the one it applied. Syncing therefore costs what changed, not the
+collection. What to do with the changed articles is `NewsStore`'s job.
+Left out: machines whose clocks differ by more than `CLOCK_SKEW_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sidedb
+
+MANIFEST_SUFFIX = "-articles"
+# Stamps carry the writer's clock; a reader looks back this far past the newest stamp it saw, so a
+# writer whose clock runs up to 5 minutes behind is still seen (NTP keeps machines well within that).
+CLOCK_SKEW_SECONDS = 300.0
+# A long-running `qa serve` checks for other machines' writes before a question when its last
+# check is older than this; each check is one small Chroma query.
+SYNC_INTERVAL_SECONDS = 2.0
+PAGE = 5000
+WRITER = uuid.uuid4().hex  # this process, so a reader can tell its own writes from another's
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS synced_article (
+    source TEXT PRIMARY KEY, article_hash TEXT NOT NULL, written REAL NOT NULL, deleted INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sync_mark (name TEXT PRIMARY KEY, value REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The manifest's word on one article: its content as last written, or that it was deleted."""
+
+    source: str
+    article_hash: str
+    written: float
+    writer: str = ""
+    deleted: bool = False
+
+    @property
+    def key(self) -> tuple:
+        return self.article_hash, self.written, self.deleted
+
+
+def manifest_name(collection: str) -> str:
+    return collection + MANIFEST_SUFFIX
+
+
+class Manifest:
+    """The manifest collection: stamps written after every write, read back by time."""
+
+    def __init__(self, collection):
+        self.collection = collection  # a raw chromadb collection, created with a 1-dimensional space
+
+    def stamp(self, articles: dict[str, str], *, deleted: bool = False) -> list[Stamp]:
+        """Record that the articles (source -> content hash) were just written, or deleted."""
+        if not articles:
+            return []
+        now = time.time()
+        stamps = [Stamp(source, content_hash, now, WRITER, deleted) for source, content_hash in articles.items()]
+        self.collection.upsert(
+            ids=[s.source for s in stamps],
+            embeddings=[[1.0]] * len(stamps),  # Chroma needs a vector per row; the manifest is read by metadata only
+            metadatas=[
+                {"source": s.source, "article_hash": s.article_hash, "written": s.written, "writer": s.writer,
+                 "deleted": s.deleted}
+                for s in stamps
+            ],
+        )
+        return stamps
+
+    def since(self, moment: float) -> list[Stamp]:
+        """The stamps written at or after `moment` (by the writers' clocks)."""
+        page = self.collection.get(where={"written": {"$gte": moment}}, include=["metadatas"])
+        return [_stamp(m) for m in page["metadatas"] or []]
+
+    def every(self) -> Iterator[Stamp]:
+        offset = 0
+        while True:
+            page = self.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            metadatas = page["metadatas"] or []
+            yield from (_stamp(m) for m in metadatas)
+            if len(metadatas) < PAGE:
+                return
+            offset += PAGE
+
+    def count(self) -> int:
+        return self.collection.count()
+
+
+def _stamp(metadata: dict) -> Stamp:
+    return Stamp(
+        metadata["source"], metadata.get("article_hash", ""), float(metadata.get("written", 0.0)),
+        metadata.get("writer", ""), bool(metadata.get("deleted", False)),
+    )
+
+
+class SyncState:
+    """What this machine's side indexes hold: the stamp applied per article, and the newest stamp seen."""
+
+    def __init__(self, path: Path):
+        self._db = sidedb.connect(path, lambda db: db.executescript(SCHEMA))
+        self._lock = threading.Lock()
+        self.checked_at = 0.0  # monotonic time of this process's last look at the manifest
+
+    def applied(self, sources: Iterable[str]) -> dict[str, tuple]:
+        """source -> the key of the stamp applied, for those of `sources` that have one."""
+        found = {}
+        with self._lock:
+            for source in sources:
+                row = self._db.execute(
+                    "SELECT article_hash, written, deleted FROM synced_article WHERE source = ?", (source,)
+                ).fetchone()
+                if row:
+                    found[source] = (row[0], row[1], bool(row[2]))
+        return found
+
+    def record(self, stamps: Iterable[Stamp], *, replace_all: bool = False) -> None:
+        """Note stamps as applied (all of them, with `replace_all`), and advance the newest time seen."""
+        stamps = list(stamps)
+        with self._lock, self._db:
+            if replace_all:
+                self._db.execute("DELETE FROM synced_article")
+                self._db.execute("DELETE FROM sync_mark")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO synced_article(source, article_hash, written, deleted) VALUES (?, ?, ?, ?)",
+                [(s.source, s.article_hash, s.written, int(s.deleted)) for s in stamps],
+            )
+            if stamps:
+                self._db.execute(
+                    "INSERT INTO sync_mark(name, value) VALUES ('newest', ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+                    (max(s.written for s in stamps),),
+                )
+
+    def newest(self) -> float:
+        """The newest stamp time applied here; 0 before the first sync."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM sync_mark WHERE name = 'newest'").fetchone()
+        return row[0] if row else 0.0
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM synced_article").fetchone()[0]
+
+    def due(self) -> bool:
+        """Whether the last look at the manifest is older than SYNC_INTERVAL_SECONDS."""
+        return time.monotonic() - self.checked_at >= SYNC_INTERVAL_SECONDS
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def unapplied(stamps: Iterable[Stamp], state: SyncState) -> list[Stamp]:
+    """The newest stamp of each article whose stamp differs from the one applied here."""
+    newest: dict[str, Stamp] = {}
+    for stamp in stamps:
+        if stamp.source not in newest or stamp.written > newest[stamp.source].written:
+            newest[stamp.source] = stamp
+    applied = state.applied(newest)
+    return [s for s in newest.values() if applied.get(s.source) != s.key]
