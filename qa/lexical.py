@@ -18,11 +18,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from . import sidedb
 from .dates import date_number
 from .text import STOPWORDS
 from .types import Article, Chunk, embedding_prefix
+from .vectors import VectorFile
 
+Row = tuple[str, dict, str, Sequence[float] | None]  # chunk id, chunk metadata, text, embedding
 TOKEN = re.compile(r"\w+", re.UNICODE)
 # The chunk metadata kept beside each text, named as the Chroma metadata keys so that one filter
 # condition names the same field in both; each with the value a Chroma row without the key gets.
@@ -49,6 +53,7 @@ class LexicalIndex:
     def __init__(self, path: Path):
         self.path = path
         self._db = sidedb.connect(path, _prepare)
+        self.vectors = VectorFile(path.with_suffix(".vectors"))
         self._lock = threading.Lock()
 
     def count(self) -> int:
@@ -61,15 +66,17 @@ class LexicalIndex:
             newest = self._db.execute("SELECT MAX(date_num) FROM chunk_meta").fetchone()[0]
         return f"{newest // 10000:04d}-{newest // 100 % 100:02d}-{newest % 100:02d}" if newest else ""
 
-    def add(self, chunks: list[Chunk]) -> None:
-        self._insert((c.id, _metadata(c.article), c.embedded_text) for c in chunks)
+    def add(self, chunks: list[Chunk], vectors: Sequence | None = None) -> None:
+        vectors = vectors if vectors is not None else [None] * len(chunks)
+        self._insert((c.id, _metadata(c.article), c.embedded_text, v) for c, v in zip(chunks, vectors, strict=True))
 
-    def _insert(self, rows: Iterable[tuple[str, dict, str]]) -> None:
-        """Write (id, chunk metadata, embedded text) rows, replacing any row of the same id."""
+    def _insert(self, rows: Iterable[Row]) -> None:
+        """Write (id, chunk metadata, embedded text, vector or None) rows, replacing any row of the same id."""
         columns = ", ".join(META_COLUMNS)
         placeholders = ", ".join("?" for _ in META_COLUMNS)
+        slots, vectors = [], []
         with self._lock, self._db:
-            for chunk_id, metadata, text in rows:
+            for chunk_id, metadata, text, vector in rows:
                 old = self._db.execute("SELECT rowid FROM chunk_meta WHERE id = ?", (chunk_id,)).fetchone()
                 if old:
                     self._delete_rowids([old[0]])
@@ -78,6 +85,11 @@ class LexicalIndex:
                     (chunk_id, *(metadata.get(name, default) for name, default in META_COLUMNS.items())),
                 )
                 self._db.execute("INSERT INTO chunk_text(rowid, text) VALUES (?, ?)", (cursor.lastrowid, text))
+                if vector is not None:
+                    slots.append(cursor.lastrowid)
+                    vectors.append(vector)
+            # Before the rows commit: a row is never visible without its vector.
+            self.vectors.write(slots, vectors)
 
     def _delete_rowids(self, rowids: list[int]) -> None:
         for rowid in rowids:
@@ -115,8 +127,32 @@ class LexicalIndex:
         with self._lock:
             return [(row[0], float(row[1])) for row in self._db.execute(sql, [query, *where_args, k])]
 
-    def rebuild(self, rows: Iterable[tuple[str, dict, str]]) -> None:
-        """Replace everything with (id, chunk metadata, passage text) rows read back from Chroma."""
+    def nearest(self, vector: list[float], k: int, *, where: tuple[str, Sequence]) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine) of the k passages nearest `vector` among those the SQL condition admits, best first.
+
+        None when the vector file lacks some of those rows (not yet filled, or cut short).
+        """
+        condition, where_args = where
+        sql = f"SELECT rowid FROM chunk_meta WHERE {condition or 1}"
+        with self._lock:
+            slots = np.fromiter((row[0] for row in self._db.execute(sql, where_args)), dtype=np.int64)
+            best = self.vectors.nearest(vector, slots, k)
+            if best is None:
+                return None
+            chosen = [int(slots[i]) for i, _ in best]
+            ids = dict(self._db.execute(
+                f"SELECT rowid, id FROM chunk_meta WHERE rowid IN ({', '.join('?' * len(chosen))})", chosen
+            ).fetchall()) if chosen else {}
+        return [(ids[slot], score) for slot, (_, score) in zip(chosen, best, strict=True) if slot in ids]
+
+    def vectors_complete(self) -> bool:
+        """Whether the vector file has a slot for every row (false for an index from before it existed)."""
+        with self._lock:
+            top = self._db.execute("SELECT MAX(rowid) FROM chunk_meta").fetchone()[0]
+        return top is None or self.vectors.slots() > top
+
+    def rebuild(self, rows: Iterable[Row]) -> None:
+        """Replace everything with (id, chunk metadata, passage text, vector) rows read back from Chroma."""
         with self._lock, self._db:
             self._db.execute("DELETE FROM chunk_meta")
             self._db.execute("DELETE FROM chunk_text")
@@ -128,8 +164,8 @@ class LexicalIndex:
                 batch = []
         self._insert(_as_embedded(batch))
 
-    def replace_sources(self, sources: Iterable[str], rows: Iterable[tuple[str, dict, str]]) -> None:
-        """Drop these articles' chunks and write (id, chunk metadata, passage text) rows read back from Chroma."""
+    def replace_sources(self, sources: Iterable[str], rows: Iterable[Row]) -> None:
+        """Drop these articles' chunks and write (id, chunk metadata, passage text, vector) rows read from Chroma."""
         self.delete_sources(sources)
         self._insert(_as_embedded(rows))
 
@@ -138,11 +174,11 @@ class LexicalIndex:
             self._db.close()
 
 
-def _as_embedded(rows: Iterable[tuple[str, dict, str]]) -> list[tuple[str, dict, str]]:
+def _as_embedded(rows: Iterable[Row]) -> list[Row]:
     """Rows of passage text as Chroma keeps it, with the title and date in front as they were embedded."""
     return [
-        (chunk_id, metadata, embedding_prefix(metadata.get("title", ""), metadata.get("date", "")) + text)
-        for chunk_id, metadata, text in rows
+        (chunk_id, metadata, embedding_prefix(metadata.get("title", ""), metadata.get("date", "")) + text, vector)
+        for chunk_id, metadata, text, vector in rows
     ]
 
 

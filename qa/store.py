@@ -25,13 +25,14 @@ from langchain_core.embeddings import Embeddings
 from .dates import date_number
 from .duplicates import DuplicateIndex
 from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, Row
 from .progress import Progress
 from .settings import Settings
 from .sync import CLOCK_SKEW_SECONDS, WRITER, Manifest, Stamp, SyncState, manifest_name, unapplied
 from .types import Chunk, Passage
 
 MODEL_KEY = "embedding_model"
+ROW_FIELDS = ("documents", "metadatas", "embeddings")  # what the side indexes are rebuilt from
 PAGE = 5000  # rows per `get` page; keeps memory flat on large collections
 DAMAGED = re.compile(r"malformed|not a database|file is encrypted", re.IGNORECASE)  # SQLite's words for a bad file
 
@@ -157,7 +158,7 @@ class NewsStore:
         # The BM25 rows go last: a run killed before they are in leaves the counts unequal, and
         # `sync_side_indexes` then rebuilds the duplicate signatures as well.
         if self.lexical is not None:
-            self.lexical.add(chunks)
+            self.lexical.add(chunks, vectors)
         self._stamp({c.article.source: c.article.content_hash for c in chunks})
         return copies
 
@@ -221,7 +222,7 @@ class NewsStore:
             return
         with self._sync_lock:
             self.state.checked_at = time.monotonic()
-            if self.lexical.count() != self.count():
+            if self.lexical.count() != self.count() or not self.lexical.vectors_complete():
                 self._rebuild(progress)
                 return
             if self.state.count() == 0 and self.count():
@@ -240,8 +241,8 @@ class NewsStore:
         sources = [s.source for s in stamps]
         for start in range(0, len(sources), 500):
             batch = sources[start : start + 500]
-            page = self.collection.get(where={"source": {"$in": batch}}, include=["documents", "metadatas"])
-            rows = list(zip(page["ids"], page["metadatas"], page["documents"], strict=True))
+            page = self.collection.get(where={"source": {"$in": batch}}, include=[*ROW_FIELDS])
+            rows = list(side_rows(page))
             self.lexical.replace_sources(batch, rows)
             if self.duplicates is not None:
                 self.duplicates.remove(batch)
@@ -250,24 +251,28 @@ class NewsStore:
         self.state.record(stamps)
 
     def _rebuild(self, progress: bool) -> None:
-        """Rebuild both side indexes from every chunk in Chroma, then agree with the manifest."""
-        rows, hashes = [], {}
+        """Rebuild both side indexes from every chunk in Chroma, a page at a time, then agree with the manifest."""
+        texts, hashes = [], {}
         bar = Progress("Rebuilding the BM25 index", total=self.count(), unit="chunk", enabled=progress)
-        offset = 0
-        while True:
-            page = self.collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            for chunk_id, text, metadata in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
-                rows.append((chunk_id, metadata, text))
-                hashes.setdefault(metadata["source"], set()).add(metadata.get("article_hash", ""))
-            bar.update(len(page["ids"]))
-            if len(page["ids"]) < PAGE:
-                break
-            offset += PAGE
+
+        def rows():
+            offset = 0
+            while True:
+                page = self.collection.get(include=[*ROW_FIELDS], limit=PAGE, offset=offset)
+                for row in side_rows(page):
+                    yield row
+                    texts.append((*row[:3], None))  # the duplicate signatures need no vectors
+                    hashes.setdefault(row[1]["source"], set()).add(row[1].get("article_hash", ""))
+                bar.update(len(page["ids"]))
+                if len(page["ids"]) < PAGE:
+                    return
+                offset += PAGE
+
+        self.lexical.rebuild(rows())
         bar.close()
-        self.lexical.rebuild(rows)
         if self.duplicates is not None:
             self.duplicates.clear()
-            for source, (text, date_num) in article_texts(rows).items():
+            for source, (text, date_num) in article_texts(texts).items():
                 self.duplicates.add(source, text, date_num)
         self._reconcile(hashes)
 
@@ -300,11 +305,16 @@ class NewsStore:
         return [to_passage(doc, distance) for doc, distance in results]
 
 
-def article_texts(rows: Iterable[tuple[str, dict, str]]) -> dict[str, tuple[str, int]]:
-    """source -> (its text, joined from its chunks in order; its date number), from (id, metadata, text) rows."""
+def side_rows(page: dict) -> Iterable[Row]:
+    """(id, metadata, text, vector) rows of a Chroma `get` that included ROW_FIELDS."""
+    return zip(page["ids"], page["metadatas"], page["documents"], page["embeddings"], strict=True)
+
+
+def article_texts(rows: Iterable[Row]) -> dict[str, tuple[str, int]]:
+    """source -> (its text, joined from its chunks in order; its date number)."""
     parts: dict[str, list[tuple[int, str]]] = {}
     dates: dict[str, int] = {}
-    for _, metadata, text in rows:
+    for _, metadata, text, _ in rows:
         parts.setdefault(metadata["source"], []).append((metadata.get("chunk_index", 0), text))
         dates[metadata["source"]] = metadata.get("date_num", 0)
     return {source: ("\n\n".join(t for _, t in sorted(chunks)), dates[source]) for source, chunks in parts.items()}

@@ -96,11 +96,27 @@ def test_chroma_bm25_and_the_post_filter_admit_the_same_passages(filter_index):
         chroma = {p.id for p in store.search(vector, len(chunk_articles), filters.where())}
         bm25 = {chunk_id for chunk_id, _ in store.lexical.search(WORD, len(chunk_articles), where=filters.sql())}
         post = {p.id for p in everything if filters.admits(p)}
+        side = store.lexical.nearest(vector, len(chunk_articles), where=filters.sql())
         assert chroma == want, f"Chroma with {filters}"
         assert bm25 == want, f"BM25 with {filters}"
+        assert {chunk_id for chunk_id, _ in side} == want, f"the side index's vectors with {filters}"
         assert post == want, f"post-filter with {filters}"
         admitted_some += 0 < len(want) < len(chunk_articles)
     assert admitted_some > 50, "the random filters exercised partial matches, not only all or nothing"
+
+
+def test_dense_search_inside_a_filter_ranks_as_chroma_does(filter_index):
+    """The side index's exact scores agree with Chroma's filtered search, order and cosine."""
+    _, store, embeddings, articles, chunk_articles = filter_index
+    rng = random.Random(11)
+    for query in (WORD, "rare earth metals", "trade turnover"):
+        vector = embeddings.embed_query(query)
+        for _ in range(30):
+            filters = random_filters(rng, [a.source for a in articles])
+            chroma = [(p.id, p.score) for p in store.search(vector, 5, filters.where())]
+            side = store.lexical.nearest(vector, 5, where=filters.sql())
+            assert [i for i, _ in side] == [i for i, _ in chroma], f"{query!r} with {filters}"
+            assert all(abs(a[1] - b[1]) < 1e-3 for a, b in zip(side, chroma, strict=True))
 
 
 def test_retrieval_in_every_mode_returns_only_what_the_filters_admit(filter_index):
