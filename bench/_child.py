@@ -1,6 +1,7 @@
 """One measured run in a fresh process, started by bench/speed.py; prints its result as JSON on the last stdout line.
 
-Usage: python bench/_child.py TASK JSON_ARGUMENTS, TASK one of prepare, ingest, baseline, query, answer.
+Usage: python bench/_child.py TASK JSON_ARGUMENTS, TASK one of prepare, ingest, baseline, query,
+answer, window_query.
 Timers start after the imports and include model loading; every result carries the
 process's own peak RSS (ru_maxrss), so runs never share memory figures. The embedding
 backend comes from QA_EMBEDDING_BACKEND, which speed.py sets per run.
@@ -85,6 +86,28 @@ def run_query(index_dir: str, questions: list[str], warm_up: str) -> dict[str, A
     return {"chunks": pipeline.store.count(), "uncached_ms": uncached, "cached_ms": cached, **runtime(settings)}
 
 
+def run_window_query(index_dir: str, questions: list[str], warm_up: str, filtered_dense: str) -> dict[str, Any]:
+    """Retrieval of each question once, uncached, with window searches scored by the side index or by Chroma.
+
+    Also the seconds opening the store took (its side indexes already current) and whether each question is dated.
+    """
+    from qa.dates import parse_time_expression
+
+    settings = settings_for(index_dir)
+    pipeline = get_pipeline(settings)
+    pipeline.embeddings.embed_query(warm_up)  # the model loads before the store opens, so the open is timed alone
+    open_s = seconds_of(lambda: pipeline.store)
+    sync_s = seconds_of(pipeline.store.sync_side_indexes)  # what every open pays once the side indexes are current
+    retriever = pipeline.retriever
+    retriever.filtered_dense = filtered_dense
+    pipeline.retrieve(warm_up)
+    now = retriever._now()
+    dated = [parse_time_expression(q, now).has_window for q in questions]
+    ms = [seconds_of(lambda q=q: pipeline.retrieve(q)) * 1000 for q in questions]
+    return {"chunks": pipeline.store.count(), "open_s": open_s, "sync_s": sync_s, "ms": ms, "dated": dated,
+            "filtered_dense": filtered_dense, **runtime(settings)}
+
+
 def first_text_seconds(stream: Iterator[Any]) -> tuple[float | None, float]:
     """Seconds to the first streamed text (None when only the final Answer came) and to the end of the stream."""
     started = time.perf_counter()
@@ -115,6 +138,7 @@ def run_answer(index_dir: str, questions: list[str], warm_up: str, llm: str) -> 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
     "prepare": run_prepare, "ingest": run_ingest, "baseline": run_baseline, "query": run_query, "answer": run_answer,
+    "window_query": run_window_query,
 }
 
 
