@@ -1,16 +1,22 @@
 """The Python API: `answer()` and `ingest()`, sharing one pipeline per configuration per process.
 
 The Gradio page, the CLI and the evaluation all come through here, so they answer
-alike. Models and the store are loaded on first use and kept for the life of the
-process; a different configuration gets its own pipeline.
+alike: their arguments pass one check (`arguments.check_arguments`), and a write that
+fails because the disk is full becomes a `DiskFullError` saying so. Models and the
+store are loaded on first use and kept for the life of the process; a different
+configuration gets its own pipeline.
 """
 
 from __future__ import annotations
 
+import errno
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from .arguments import check_arguments
+from .errors import DiskFullError, QAError
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -19,6 +25,9 @@ if TYPE_CHECKING:
     from .chain import Pipeline
     from .ingestion import IngestSummary
     from .types import Answer
+
+# How SQLite (SQLITE_FULL), Chroma's Rust side and the OS word a full disk.
+DISK_FULL_WORDS = ("database or disk is full", "no space left on device", "disk full")
 
 _pipelines: dict[Settings, "Pipeline"] = {}
 _embeddings: dict[tuple, object] = {}
@@ -69,12 +78,14 @@ def answer(
 ) -> "Answer":
     """Answer a question from the indexed articles, with [n] citations, or abstain.
 
-    `date_from`/`date_to` (inclusive, YYYY-MM-DD), `sources` and `outlets` limit what may be retrieved.
+    `k` passages (1 to `settings.MAX_K`; default QA_K) are retrieved; `date_from`/`date_to`
+    (inclusive, YYYY-MM-DD), `sources` and `outlets` limit what may be retrieved.
     """
-    from .retrieval import Filters
-
-    filters = Filters.build(date_from, date_to, sources, outlets)
-    return get_pipeline(settings).answer(question, k=k, history=history, filters=filters)
+    checked = check_arguments(question, k=k, history=history, date_from=date_from, date_to=date_to,
+                              sources=sources, outlets=outlets)
+    pipeline = get_pipeline(settings)
+    with reporting_full_disk(pipeline.settings, "ask again"):
+        return pipeline.answer(question, k=checked.k, history=checked.history, filters=checked.filters)
 
 
 def stream_answer(
@@ -88,11 +99,20 @@ def stream_answer(
     outlets: list[str] | None = None,
     settings: Settings | None = None,
 ) -> Iterator["str | Answer"]:
-    """Like `answer()`, but yields the text as it is generated and then the `Answer`."""
-    from .retrieval import Filters
+    """Like `answer()`, but yields the text as it is generated and then the `Answer`.
 
-    filters = Filters.build(date_from, date_to, sources, outlets)
-    return get_pipeline(settings).stream(question, k=k, history=history, filters=filters)
+    The arguments are checked now, so a bad one raises here, before anything is yielded.
+    """
+    checked = check_arguments(question, k=k, history=history, date_from=date_from, date_to=date_to,
+                              sources=sources, outlets=outlets)
+    pipeline = get_pipeline(settings)
+    items = pipeline.stream(question, k=checked.k, history=checked.history, filters=checked.filters)
+    return _reporting_full_disk_while(items, pipeline.settings)
+
+
+def _reporting_full_disk_while(items: Iterator, settings: Settings) -> Iterator:
+    with reporting_full_disk(settings, "ask again"):
+        yield from items
 
 
 def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, progress: bool = True) -> "IngestSummary":
@@ -100,7 +120,44 @@ def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, pro
     from .ingestion import ingest_articles
 
     pipeline = get_pipeline(settings)
-    return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)
+    with reporting_full_disk(pipeline.settings, "run the same ingest again: it ends as a clean one would"):
+        return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)
+
+
+@contextmanager
+def reporting_full_disk(settings: Settings, then: str):
+    """Turn a write that failed for want of space (SQLite, Chroma or the OS saying so) into a DiskFullError."""
+    try:
+        yield
+    except QAError:
+        raise
+    except Exception as error:
+        cause = _disk_full_cause(error)
+        if cause is None:
+            raise
+        where = f"the Chroma server at {settings.chroma_host}" if settings.chroma_host else str(settings.index_dir)
+        raise DiskFullError(
+            f"The disk holding the index ({where}) is full ({_first_line(cause)}). Nothing already indexed is lost. "
+            f"Free some space there (or set QA_INDEX_DIR to a folder on a disk with room), then {then}."
+        ) from error
+
+
+def _disk_full_cause(error: BaseException) -> BaseException | None:
+    """The exception in `error`'s chain that says the disk is full, if one does."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error
+        if any(words in str(error).lower() for words in DISK_FULL_WORDS):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
 
 
 def remove(sources: Iterable[str], *, settings: Settings | None = None) -> list[str]:
@@ -153,4 +210,6 @@ def evaluate(
 
 def indexed_articles(*, settings: Settings | None = None) -> dict[str, int]:
     """source -> number of passages, for every article in the index (the chat page's Corpus tab lists them)."""
-    return get_pipeline(settings).store.article_counts()
+    pipeline = get_pipeline(settings)
+    with reporting_full_disk(pipeline.settings, "reload the page"):
+        return pipeline.store.article_counts()

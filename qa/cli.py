@@ -15,7 +15,7 @@ import sys
 import click
 
 from .errors import QAError
-from .settings import LLM_MODES, load_settings
+from .settings import LLM_MODES, MAX_K, load_settings
 
 
 def reports_errors(command):
@@ -90,7 +90,7 @@ def remove(sources):
 
 @main.command()
 @click.argument("question")
-@click.option("--k", type=int, default=None, help="Passages to retrieve (default QA_K).")
+@click.option("--k", type=int, default=None, help=f"Passages to retrieve, 1 to {MAX_K} (default QA_K).")
 @click.option("--llm", type=click.Choice(LLM_MODES), default=None, help="Answer generator (default QA_LLM).")
 @click.option(
     "--from", "date_from", metavar="YYYY-MM-DD", default=None, help="Only articles published on or after this date."

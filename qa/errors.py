@@ -51,3 +51,11 @@ class ThresholdError(QAError):
 
 class UploadError(QAError):
     """An upload that cannot be taken as it is (too large, or not an article)."""
+
+
+class ArgumentError(QuestionError):
+    """An argument of `answer()` other than the question's words (k, a date, the history, a filter) is unusable."""
+
+
+class DiskFullError(QAError):
+    """The disk holding the index is full, so a write to it failed."""

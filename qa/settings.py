@@ -18,6 +18,10 @@ from .errors import SettingsError
 LLM_MODES = ("local", "openai", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
+# The most passages one answer may retrieve (QA_K, `answer(k=...)`, `qa ask --k`, the page's slider, the API).
+# At k = 20 an answer is still about as fast as at the default 4 and its JSON about 30 KB; the
+# answer itself quotes one or two sentences, so more passages only make the reply longer and slower.
+MAX_K = 20
 
 
 def _setting(default: Any, description: str) -> Any:
@@ -149,6 +153,8 @@ class Settings:
             raise SettingsError(f"QA_MAX_PER_ARTICLE={self.max_per_article} must be at least 1.")
         if self.k < 1:
             raise SettingsError(f"QA_K={self.k} must be at least 1.")
+        if self.k > MAX_K:
+            raise SettingsError(f"QA_K={self.k} is too large: use {MAX_K} or less.")
         if self.ingest_workers < 1:
             raise SettingsError(f"QA_INGEST_WORKERS={self.ingest_workers} must be at least 1.")
         if self.chunk_chars < 100:

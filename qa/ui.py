@@ -23,7 +23,8 @@ from typing import Callable, Iterator
 
 from .errors import QAError
 from .loaders import SUPPORTED_SUFFIXES
-from .settings import Settings
+from .logins import LoginThrottle, read_auth
+from .settings import MAX_K, Settings
 from .text import MARKER, content_words, link_markers, marker_numbers, split_sentences
 from .types import Answer, Citation, Passage
 from .uploads import MAX_UPLOAD_BYTES, save_uploads
@@ -37,6 +38,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still runs one generation at a time
 FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
+HISTORY_REFUSED = "The chat history sent is not in Gradio's messages format; reload the page to start a new chat."
+# Gradio keeps a copy of every component's settings (about 50 KB here) for each session it has seen, 10,000 by
+# default: 500 MB that one busy day fills and never gives back. The least recently used sessions beyond this many
+# are dropped; their next event starts with an empty conversation state.
+SESSIONS_KEPT = 200
 # Shown in the assistant's bubble until the first verified sentence arrives; ui.css draws its spinner.
 CHECKING = '<span class="qa-checking" role="status">Checking the sources…</span>'
 
@@ -211,7 +217,7 @@ class PageHandlers:
         options = {name: value for name, value in zip(FILTERS, filter_values, strict=False) if value}
         try:
             chosen = self.settings.replace(llm=llm) if llm in llm_modes(self.settings) else self.settings
-            for item in self.stream(question, k=int(k), history=earlier, settings=chosen, **options):
+            for item in self.stream(question, k=k, history=earlier, settings=chosen, **options):
                 if isinstance(item, Answer):
                     answers = answers + [item]
                     history = with_reply(history, link_citations(item.text, len(answers) - 1))
@@ -245,15 +251,19 @@ class PageHandlers:
         return message, *self.refresh()
 
     def answer_api(self, question: str, k: int | None = None) -> dict:
-        """The answer to `question` as a dict; a QAError becomes a gr.Error that the API client receives."""
+        """The answer to `question` as a dict; a QAError becomes a gr.Error whose message the API client receives.
+
+        `answer()` checks k and the question itself, so a refused value is one log line, not a traceback.
+        """
         import gradio as gr
 
         from .api import answer
 
         try:
-            return answer(question, k=int(k) if k else None, settings=self.settings).to_dict()
+            return answer(question, k=k, settings=self.settings).to_dict()
         except QAError as error:
-            raise gr.Error(str(error)) from None
+            log.info("/answer refused: %s", error)
+            raise gr.Error(str(error), print_exception=False) from None
 
     def refresh(self) -> tuple:
         """The index summary, the article table and the choices of the article filter."""
@@ -301,6 +311,7 @@ def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer
                             placeholder="**Ask about the indexed articles.** Follow-up questions use the conversation.",
                             examples=[{"text": e} for e in EXAMPLES],
                         )
+                        chatbot.data_model = messages_or_one_error()
                         with gr.Row(elem_classes="qa-ask"):
                             question = gr.Textbox(
                                 elem_id="question", show_label=False, placeholder="Ask about the news…",
@@ -308,7 +319,7 @@ def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer
                             )
                         with gr.Accordion("Search options", open=False, elem_id="options"):
                             with gr.Row():
-                                k = gr.Slider(1, 12, value=settings.k, step=1, label="Passages to retrieve (k)")
+                                k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages to retrieve (k)")
                                 llm = gr.Radio(
                                     llm_modes(settings), value=settings.llm, label="Answer with", elem_id="llm-mode"
                                 )
@@ -355,31 +366,36 @@ def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer
     return app
 
 
-def read_auth(value: str) -> list[tuple[str, str]] | None:
-    """Logins from QA_UI_AUTH: `user:password`, or `@file` holding one user:password a line."""
-    if not value:
-        return None
-    lines = [value]
-    if value.startswith("@"):
-        try:
-            lines = Path(value[1:]).expanduser().read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise QAError(f"QA_UI_AUTH: cannot read {value[1:]}: {error.strerror}.") from None
-    logins = []
-    for line in (line.strip() for line in lines):
-        if line and not line.startswith("#"):
-            user, _, password = line.partition(":")
-            if not user or not password:
-                raise QAError("QA_UI_AUTH: write logins as user:password (or @/path/to/file with one a line).")
-            logins.append((user, password))
-    if not logins:
-        raise QAError(f"QA_UI_AUTH: {value[1:]} holds no user:password line.")
-    return logins
+def messages_or_one_error():
+    """Gradio's chat-messages model, refusing a client's history of another shape with one message and one log line.
+
+    Gradio validates the chat a client sends with pydantic and logs the whole error, a few lines for every
+    item: a history of 10,000 numbers wrote 30,000 lines per request.
+    """
+    import gradio as gr
+    from gradio.components.chatbot import ChatbotDataMessages
+    from pydantic import ValidationError
+
+    class Messages(ChatbotDataMessages):
+        @classmethod
+        def model_validate(cls, obj, **options):
+            try:
+                return super().model_validate(obj, **options)
+            except ValidationError as error:
+                log.warning("refused a chat history that is not in the messages format (%d problems)",
+                            error.error_count())
+                raise gr.Error(HISTORY_REFUSED, print_exception=False) from None
+
+    return Messages
 
 
 def launch(app, settings: Settings, *, auth: list[tuple[str, str]] | None = None, block: bool = True) -> None:
-    """Serve `app` on settings.host:port with the page's theme, CSS and JS; `block=False` returns once it is up."""
+    """Serve `app` on settings.host:port with the page's theme, CSS and JS; `block=False` returns once it is up.
+
+    With `auth`, failed logins are slowed down per client address (`logins.LoginThrottle`).
+    """
     import gradio as gr
+    from starlette.middleware import Middleware
 
     # IBM Plex ships with Gradio, so the page asks no web-font server; Default's semibold lacks some capitals.
     plex = [gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), gr.themes.Font("sans-serif")]
@@ -388,6 +404,7 @@ def launch(app, settings: Settings, *, auth: list[tuple[str, str]] | None = None
         server_name=settings.host, server_port=settings.port, auth=auth, show_error=False, quiet=False,
         max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], theme=theme, prevent_thread_lock=not block,
         css_paths=[STATIC / "ui.css"], js=(STATIC / "ui.js").read_text(encoding="utf-8"),
+        state_session_capacity=SESSIONS_KEPT, app_kwargs={"middleware": [Middleware(LoginThrottle)]} if auth else None,
     )
 
 
