@@ -188,11 +188,13 @@ def ingest_articles(
     *,
     progress: bool = True,
     workers: int | None = None,
+    namespace: str = "",
 ) -> IngestSummary:
     """Bring the store in line with the articles under `paths`; returns what happened.
 
     With `workers` (default `settings.ingest_workers`) above 1, worker processes embed
-    with `settings.embedding_model` and backend instead of `embeddings`.
+    with `settings.embedding_model` and backend instead of `embeddings`. A `namespace`
+    (the page's uploads) goes to `iter_articles`: sources start "<namespace>/".
     """
     started = time.perf_counter()
     paths = list(paths)
@@ -202,7 +204,7 @@ def ingest_articles(
     batch = _Batch(store, embeddings, settings, workers or settings.ingest_workers)
     bar = Progress("Ingesting", total=count_files(paths), unit="article", enabled=progress)
     try:
-        for item in iter_articles(paths):
+        for item in iter_articles(paths, namespace=namespace):
             if isinstance(item, Notice):
                 summary.notices.append(item)
                 continue

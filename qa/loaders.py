@@ -4,7 +4,11 @@
 hidden names ignored) and yields, lazily, an `Article` for each article, a `Skipped`
 for each file or record it could not use (with the reason in plain words), and a
 `Notice` after an article that loaded with a caveat (e.g. a legacy encoding). It
-never raises for bad input, so one broken file cannot stop an ingest.
+never raises for bad input, so one broken file cannot stop an ingest. A file's source
+is its path from the folder given (or its name, when the file itself was given); with
+a `namespace` (the chat page's uploads) every source starts "<namespace>/", and a
+record's id is read as an id within its file ("uploads/feed.jsonl#<id>"), so the
+articles of a namespace can never have the source of an article outside it.
 
 Plain text, Markdown and HTML are handled here; JSON, JSON Lines and CSV records
 in `records.py`; Reuters-21578 SGML in `reuters.py`; the dateline, outlet, title and date conventions of news prose
@@ -65,18 +69,22 @@ _LONGEST_TITLE = 200
 _BINARY_SNIFF_BYTES = 8192
 
 
-def iter_articles(paths: Iterable[str | Path]) -> Iterator[LoadResult]:
-    """Articles, skipped files and notices from the given files and folders, lazily, in a stable order."""
+def iter_articles(paths: Iterable[str | Path], *, namespace: str = "") -> Iterator[LoadResult]:
+    """Articles, skipped files and notices from the given files and folders, lazily, in a stable order.
+
+    With a `namespace`, sources start "<namespace>/" and record ids count only within their file.
+    """
     if isinstance(paths, (str, Path)):  # a lone path would otherwise be iterated letter by letter
         paths = [paths]
+    prefix = f"{namespace}/" if namespace else ""
     for given in paths:
         path = Path(given)
         if path.is_dir():
             root = Path(os.path.abspath(path))
             for file in _files_under(root):
-                yield from _load_file(file, file.relative_to(root.parent).as_posix())
+                yield from _load_file(file, prefix + file.relative_to(root.parent).as_posix(), bool(namespace))
         elif path.is_file():
-            yield from _load_file(path, path.name)
+            yield from _load_file(path, prefix + path.name, bool(namespace))
         elif path.exists():
             yield Skipped(str(given), "not a regular file or folder")
         else:
@@ -129,7 +137,7 @@ def _files_under(root: Path) -> Iterator[Path]:
                 yield Path(folder) / name
 
 
-def _load_file(path: Path, source: str) -> Iterator[LoadResult]:
+def _load_file(path: Path, source: str, ids_within_file: bool = False) -> Iterator[LoadResult]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         yield Skipped(source, f"unsupported file type {suffix or '(no extension)'}")
@@ -147,7 +155,10 @@ def _load_file(path: Path, source: str) -> Iterator[LoadResult]:
         yield Skipped(source, "empty file")
         return
     try:
-        yield from _PARSERS[suffix](raw, source)
+        if suffix in _RECORD_PARSERS:
+            yield from _RECORD_PARSERS[suffix](raw, source, ids_within_file)
+        else:
+            yield from _TEXT_PARSERS[suffix](raw, source)
     except Exception as error:  # one malformed file must not abort an ingest of thousands
         yield Skipped(source, f"could not be parsed ({type(error).__name__}: {error})")
         return
@@ -213,11 +224,11 @@ def _tag_text(tag) -> str:
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _records(read_records: Callable) -> Callable[[str, str], Iterator[LoadResult]]:
+def _records(read_records: Callable) -> Callable[[str, str, bool], Iterator[LoadResult]]:
     """Adapt a record reader from `records.py` to the loader's result types."""
 
-    def load(raw: str, source: str) -> Iterator[LoadResult]:
-        for result in read_records(raw, source):
+    def load(raw: str, source: str, ids_within_file: bool) -> Iterator[LoadResult]:
+        for result in read_records(raw, source, ids_within_file=ids_within_file):
             if isinstance(result, Article):
                 article = _without_surrogates(result)
                 yield _with_prose_metadata(article)
@@ -240,13 +251,21 @@ def _without_surrogates(article: Article) -> Article:
     return replace(article, **fields) if fields else article
 
 
-_PARSERS: dict[str, Callable[[str, str], Iterator[LoadResult]]] = {
+_TEXT_PARSERS: dict[str, Callable[[str, str], Iterator[LoadResult]]] = {
     ".txt": _text_file,
     ".md": _text_file,
     ".html": _html_file,
     ".htm": _html_file,
+}
+
+
+def _sgml_records(raw: str, source: str, *, ids_within_file: bool):
+    return iter_sgml_records(raw, source)  # its sources are "<file>#<NEWID>" always
+
+
+_RECORD_PARSERS: dict[str, Callable[[str, str, bool], Iterator[LoadResult]]] = {
     ".json": _records(iter_json_records),
     ".jsonl": _records(iter_jsonl_records),
     ".csv": _records(iter_csv_records),
-    ".sgm": _records(iter_sgml_records),
+    ".sgm": _records(_sgml_records),
 }

@@ -2,7 +2,9 @@
 
 Each record becomes an `Article`; field names are matched case-insensitively
 against the lists below, so exports from most scrapers and datasets load as they
-are. A record that cannot be used becomes a `RecordIssue` naming the record and the
+are. A record's source is its id (or url), or "<file>#<number>" without one; with
+`ids_within_file` (uploads) an id is "<file>#<id>", so it cannot name another file's
+article. A record that cannot be used becomes a `RecordIssue` naming the record and the
 reason, and the other records of the file still load. `loaders.py` turns issues
 into the user-facing `Skipped` / `Notice`.
 
@@ -45,7 +47,7 @@ class RecordIssue:
 RecordResult = Article | RecordIssue
 
 
-def iter_json_records(raw: str, file_source: str) -> Iterator[RecordResult]:
+def iter_json_records(raw: str, file_source: str, *, ids_within_file: bool = False) -> Iterator[RecordResult]:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -60,10 +62,10 @@ def iter_json_records(raw: str, file_source: str) -> Iterator[RecordResult]:
     if not data:
         yield RecordIssue(file_source, "no records in the file")
     for number, record in enumerate(data, start=1):
-        yield from _record_article(record, f"{file_source}#{number}")
+        yield from _record_article(record, f"{file_source}#{number}", _id_prefix(file_source, ids_within_file))
 
 
-def iter_jsonl_records(raw: str, file_source: str) -> Iterator[RecordResult]:
+def iter_jsonl_records(raw: str, file_source: str, *, ids_within_file: bool = False) -> Iterator[RecordResult]:
     found_any = False
     for line_number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
@@ -74,12 +76,12 @@ def iter_jsonl_records(raw: str, file_source: str) -> Iterator[RecordResult]:
         except json.JSONDecodeError as error:
             yield RecordIssue(f"{file_source}:{line_number}", f"invalid JSON: {error.msg} (column {error.colno})")
             continue
-        yield from _record_article(record, f"{file_source}#{line_number}")
+        yield from _record_article(record, f"{file_source}#{line_number}", _id_prefix(file_source, ids_within_file))
     if not found_any:
         yield RecordIssue(file_source, "no records in the file")
 
 
-def iter_csv_records(raw: str, file_source: str) -> Iterator[RecordResult]:
+def iter_csv_records(raw: str, file_source: str, *, ids_within_file: bool = False) -> Iterator[RecordResult]:
     reader = csv.DictReader(io.StringIO(raw, newline=""))
     try:
         header = [str(name).strip().lower() for name in reader.fieldnames or []]
@@ -91,19 +93,25 @@ def iter_csv_records(raw: str, file_source: str) -> Iterator[RecordResult]:
         for number, row in enumerate(reader, start=1):
             found_any = True
             row.pop(None, None)  # cells beyond the header have no name to match
-            yield from _record_article(row, f"{file_source}#{number}")
+            yield from _record_article(row, f"{file_source}#{number}", _id_prefix(file_source, ids_within_file))
         if not found_any:
             yield RecordIssue(file_source, "no rows under the header")
     except csv.Error as error:
         yield RecordIssue(file_source, f"invalid CSV at line {reader.line_num}: {error}")
 
 
-def _record_article(record: Any, fallback_source: str) -> Iterator[RecordResult]:
+def _id_prefix(file_source: str, ids_within_file: bool) -> str:
+    """What goes before a record's own id in its source: nothing, or "<file source>#" when ids count within the file."""
+    return f"{file_source}#" if ids_within_file else ""
+
+
+def _record_article(record: Any, fallback_source: str, id_prefix: str = "") -> Iterator[RecordResult]:
     if not isinstance(record, dict):
         yield RecordIssue(fallback_source, f"not an article object (found {type(record).__name__})")
         return
     fields = {str(key).strip().lower(): value for key, value in record.items()}
-    source = _first(fields, SOURCE_FIELDS) or fallback_source
+    given = _first(fields, SOURCE_FIELDS)
+    source = id_prefix + given if given else fallback_source
     if not any(name in fields for name in TEXT_FIELDS):
         yield RecordIssue(source, _NO_TEXT)
         return
