@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import QAError
+from .incoming import IncomingGuard, incoming_folder, prune_incoming, release_incoming
 from .loaders import SUPPORTED_SUFFIXES
 from .logins import LoginThrottle, read_auth
 from .settings import MAX_K, Settings
 from .text import MARKER, content_words, link_markers, marker_numbers, split_sentences
 from .types import Answer, Citation, Passage
-from .uploads import MAX_UPLOAD_BYTES, save_uploads
+from .uploads import MAX_UPLOAD_BYTES, ingest_uploads
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still runs one generation at a time
 FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
+UPLOAD_FAILED = "Something went wrong while adding the files; the details are in the server log."
 HISTORY_REFUSED = "The chat history sent is not in Gradio's messages format; reload the page to start a new chat."
 # Gradio keeps a copy of every component's settings (about 50 KB here) for each session it has seen, 10,000 by
 # default: 500 MB that one busy day fills and never gives back. The least recently used sessions beyond this many
@@ -232,22 +234,27 @@ class PageHandlers:
             yield with_reply(history, f"⚠️ {GENERIC_ERROR}"), answers, gr.skip()
 
     def add_articles(self, files: list[str] | None, progress: Callable | None = None) -> tuple:
-        """Save and ingest uploaded files; the ingest summary (or what went wrong), then `refresh()`'s values."""
-        from .api import ingest
+        """Save and ingest uploaded files; the ingest summary (or what went wrong), then `refresh()`'s values.
 
+        Gradio's copies of the files are deleted afterwards, taken or refused (`incoming.release_incoming`).
+        """
         if not files:
             return "Choose article files or a .zip first.", *self.refresh()
         try:
             if progress is not None:
                 progress(0, desc="Saving the upload")
-            paths, notes = save_uploads(files, Path(self.settings.index_dir) / "uploads")
-            summary = ingest(paths, settings=self.settings).describe() if paths else "Nothing to ingest."
-            message = "\n".join([summary, *notes])
+            summary, notes = ingest_uploads(files, self.settings)
+            message = "\n".join([summary.describe() if summary else "Nothing to ingest.", *notes])
         except QAError as error:
             message = f"⚠️ {error}"
         except OSError as error:
             log.exception("saving an upload failed")
             message = f"⚠️ The upload could not be read: {error}"
+        except Exception:
+            log.exception("adding an upload failed")
+            message = f"⚠️ {UPLOAD_FAILED}"
+        finally:
+            release_incoming(files, incoming_folder(self.settings))
         return message, *self.refresh()
 
     def answer_api(self, question: str, k: int | None = None) -> dict:
@@ -400,19 +407,25 @@ def launch(app, settings: Settings, *, auth: list[tuple[str, str]] | None = None
     # IBM Plex ships with Gradio, so the page asks no web-font server; Default's semibold lacks some capitals.
     plex = [gr.themes.LocalFont("IBM Plex Sans", weights=(400, 600, 700)), gr.themes.Font("sans-serif")]
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=plex)
+    # Gradio's upload route writes files before any handler runs; IncomingGuard bounds them (incoming.py).
+    middleware = [Middleware(IncomingGuard, folder=incoming_folder(settings))]
+    if auth:
+        middleware.insert(0, Middleware(LoginThrottle))
     app.queue(default_concurrency_limit=CONCURRENCY).launch(
         server_name=settings.host, server_port=settings.port, auth=auth, show_error=False, quiet=False,
         max_file_size=MAX_UPLOAD_BYTES, footer_links=["api"], theme=theme, prevent_thread_lock=not block,
         css_paths=[STATIC / "ui.css"], js=(STATIC / "ui.js").read_text(encoding="utf-8"),
-        state_session_capacity=SESSIONS_KEPT, app_kwargs={"middleware": [Middleware(LoginThrottle)]} if auth else None,
+        state_session_capacity=SESSIONS_KEPT, app_kwargs={"middleware": middleware},
     )
 
 
 def serve(settings: Settings) -> None:
     """Warm the models, then serve the page on settings.host:port until interrupted."""
     auth = read_auth(settings.ui_auth)
-    # Gradio keeps uploaded files in its own cache, read when gradio is imported; keep it inside the index folder.
-    os.environ["GRADIO_TEMP_DIR"] = str((Path(settings.index_dir) / "uploads" / ".incoming").resolve())
+    # Gradio keeps uploaded files in its own cache, read when gradio is imported; keep it inside the index folder,
+    # within MAX_INCOMING_BYTES from the start (IncomingGuard keeps it there).
+    os.environ["GRADIO_TEMP_DIR"] = str(incoming_folder(settings))
+    prune_incoming(incoming_folder(settings))
     from .api import get_pipeline
 
     pipeline = get_pipeline(settings)

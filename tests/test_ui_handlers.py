@@ -122,8 +122,8 @@ def test_add_articles_reports_bad_files_and_ingests_good_ones(tmp_path, isolated
         zipped.writestr("../escape.txt", "x")
     message, summary, rows, choices = handlers.add_articles([str(article), str(archive)])
     assert "1 added" in message and "skipped ../escape.txt: unsafe path in the zip" in message
-    assert summary.startswith("**1** articles") and rows == [["harbour.txt", 1]]
-    assert choices["choices"] == ["harbour.txt"]
+    assert summary.startswith("**1** articles") and rows == [["uploads/harbour.txt", 1]]  # own namespace
+    assert choices["choices"] == ["uploads/harbour.txt"]
 
 
 def test_answer_api_returns_the_answer_or_an_error_the_client_receives(handlers):
