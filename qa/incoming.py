@@ -135,7 +135,8 @@ class IncomingGuard:
             return body
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             return body
-        return json.dumps([str(undotted(Path(p), self.folder)) for p in paths]).encode()
+        renamed = [str(undotted(Path(p), self.folder)) for p in paths]
+        return body if renamed == paths else json.dumps(renamed).encode()
 
 
 async def _discard_body(receive) -> None:
