@@ -19,8 +19,9 @@ LLM_MODES = ("local", "openai", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 EMBEDDING_BACKENDS = ("onnx-int8", "onnx", "torch")
 # The most passages one answer may retrieve (QA_K, `answer(k=...)`, `qa ask --k`, the page's slider, the API).
-# At k = 20 an answer is still about as fast as at the default 4 and its JSON about 30 KB; the
-# answer itself quotes one or two sentences, so more passages only make the reply longer and slower.
+# The answer quotes one or two sentences whatever k is, so more passages only make it slower and longer: on the
+# 510 BBC business articles (2,251 passages; extractive, 2 shared cores) an answer took 0.3 s and 4 KB of JSON at
+# k = 4, 1.5 s and 16 KB at 20, 3.2 s and 38 KB at 50, each holding one of the 4 answer slots that long.
 MAX_K = 20
 
 
