@@ -14,6 +14,7 @@ from .types import Answer, Article, Citation, Passage
 __all__ = [
     "answer",
     "stream_answer",
+    "timeline",
     "ingest",
     "remove",
     "Answer",
@@ -27,7 +28,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("answer", "stream_answer", "ingest", "remove", "get_pipeline"):
+    if name in ("answer", "stream_answer", "timeline", "ingest", "remove", "get_pipeline"):
         from . import api
 
         return getattr(api, name)

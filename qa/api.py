@@ -1,4 +1,4 @@
-"""The Python API: `answer()` and `ingest()`, sharing one pipeline per configuration per process.
+"""The Python API: `answer()`, `timeline()` and `ingest()`, sharing one pipeline per configuration per process.
 
 The Gradio page, the CLI and the evaluation all come through here, so they answer
 alike: their arguments pass one check (`arguments.check_arguments`), and a write that
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from .chain import Pipeline
     from .ingestion import IngestSummary
+    from .timelines import Timeline
     from .types import Answer
 
 # How SQLite (SQLITE_FULL), Chroma's Rust side and the OS word a full disk.
@@ -108,6 +109,27 @@ def stream_answer(
     pipeline = get_pipeline(settings)
     items = pipeline.stream(question, k=checked.k, history=checked.history, filters=checked.filters)
     return _reporting_full_disk_while(items, pipeline.settings)
+
+
+def timeline(
+    topic: str,
+    *,
+    date_from: "str | date | None" = None,
+    date_to: "str | date | None" = None,
+    sources: list[str] | None = None,
+    outlets: list[str] | None = None,
+    settings: Settings | None = None,
+) -> "Timeline":
+    """The dated reports on `topic` in order, one per article or copy group, each cited, with the figures they give.
+
+    `date_from`/`date_to` (inclusive, YYYY-MM-DD), `sources` and `outlets` limit the articles, as for `answer()`.
+    """
+    from .timelines import build_timeline
+
+    checked = check_arguments(topic, date_from=date_from, date_to=date_to, sources=sources, outlets=outlets)
+    pipeline = get_pipeline(settings)
+    with reporting_full_disk(pipeline.settings, "ask again"):
+        return build_timeline(pipeline, topic, checked.filters)
 
 
 def _reporting_full_disk_while(items: Iterator, settings: Settings) -> Iterator:
@@ -206,6 +228,31 @@ def evaluate(
         baseline=baseline,
         progress=progress,
     )
+
+
+TIMELINE_QUESTIONS = Path(__file__).resolve().parent / "questions" / "timeline.jsonl"
+
+
+def evaluate_timelines(
+    questions: str | Path | None = None,
+    *,
+    split: str | None = None,
+    corpus: str | None = None,
+    out_dir: str | Path = "eval-timeline",
+    settings: Settings | None = None,
+) -> dict:
+    """Score `timeline()` on a timeline question set (one `split` and `corpus` if given); writes the report files."""
+    from .timeline_eval import load_timeline_questions, run_timeline_eval
+
+    records = load_timeline_questions(questions or TIMELINE_QUESTIONS, split=split, corpus=corpus)
+
+    def build(record: dict):
+        return timeline(record["topic"], date_from=record.get("date_from"), date_to=record.get("date_to"),
+                        settings=settings)
+
+    summary = run_timeline_eval(records, build, out_dir)
+    summary.update(split=split or "all", corpus=corpus or "all", questions_file=str(questions or TIMELINE_QUESTIONS))
+    return summary
 
 
 def indexed_articles(*, settings: Settings | None = None) -> dict[str, int]:

@@ -123,6 +123,33 @@ def ask(question, k, llm, date_from, date_to, sources, outlets, as_json):
         click.echo(str(result))
 
 
+@main.command(name="timeline")
+@click.argument("topic")
+@click.option(
+    "--from", "date_from", metavar="YYYY-MM-DD", default=None, help="Only articles published on or after this date."
+)
+@click.option(
+    "--to", "date_to", metavar="YYYY-MM-DD", default=None, help="Only articles published on or before this date."
+)
+@click.option("--source", "sources", multiple=True, help="Only this article (its source). Repeatable.")
+@click.option("--outlet", "outlets", multiple=True, help="Only articles from this outlet. Repeatable.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole timeline (entries, series, reports that differ) as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the figures over time as CSV.")
+@reports_errors
+def timeline_command(topic, date_from, date_to, sources, outlets, as_json, as_csv):
+    """The dated reports on TOPIC in order, each cited, with the figures they give."""
+    from .api import timeline
+
+    result = timeline(topic, date_from=date_from, date_to=date_to, sources=list(sources), outlets=list(outlets))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif as_csv:
+        click.echo(result.series_csv(), nl=False)
+    else:
+        click.echo(str(result))
+
+
 @main.command(name="eval")
 @click.option(
     "--questions",
@@ -188,6 +215,28 @@ def evaluate(questions, k, llm, out_dir, baseline, fail_under, split, quiet):
         click.secho(f"FAIL: {miss}", fg="red", err=True)
     if misses:
         sys.exit(1)
+
+
+@main.command(name="eval-timeline")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Timeline question set (default: the bundled qa/questions/timeline.jsonl).")
+@click.option("--split", type=click.Choice(["dev", "test"]), default=None, help="Only the dev or the test part.")
+@click.option("--corpus", default=None, help='Only the topics whose "corpus" is this (e.g. reuters, sample).')
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="eval-timeline", show_default=True,
+              help="Folder for results.jsonl and summary.json.")
+@reports_errors
+def evaluate_timelines(questions, split, corpus, out_dir):
+    """Score timelines against gold dated entries: entry recall and precision, date and figure accuracy."""
+    from .api import evaluate_timelines as run_evaluation
+    from .timeline_eval import METRICS
+
+    summary = run_evaluation(questions, split=split, corpus=corpus, out_dir=out_dir)
+    click.echo(f"{summary['topics']} topics ({summary['split']}, corpus {summary['corpus']}):")
+    for name in METRICS:
+        value = summary[name]
+        click.echo(f"  {name:<18} {'–' if value is None else f'{value:.3f}'}")
+    click.echo(f"  slowest timeline   {summary['latency_max_s'] or 0:.2f} s")
+    click.echo(f"Wrote results.jsonl and summary.json to {out_dir}/")
 
 
 @main.command()

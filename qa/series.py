@@ -1,0 +1,237 @@
+"""Figures over time: the value, unit and reference period a sentence reports, and reports that disagree.
+
+A weekly or monthly report states a figure for a period that is not its publication
+date: "M-1 rose 2.1 billion dlrs to 736.7 billion dlrs in the February 16 week",
+"turnover amounted to $40.2 billion from January through November 2023". `read_figure`
+takes the figure a sentence reports (the level "to"/"averaged"/"amounted to" names,
+else its first amount) and the period it names, resolving a year left unsaid from the
+publication date. `earlier_readings` finds the figures a report gives for the period
+before its own ("the previous week's level was revised to 736.6 billion", "from
+368,400 in the prior week"), which is where corrections appear. `disagreements`
+groups readings of one period and reports where their values differ, labelling a
+later report's value a revision.
+Left out: choosing which sentence to read (`timelines.py`), telling one measure from
+another within a sentence beyond the level rule, and written-out numbers ("two billion").
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .dates import MONTHS
+from .facts import FIGURE, find_figures
+
+_MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_YEAR = r"((?:19|20)\d{2})"
+_WEEKDAY = r"(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?"
+WEEK_ENDED = re.compile(rf"\bweek (?:ended|ending|to)\s+{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:,?\s+{_YEAR})?", re.I)
+DAY_WEEK = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\s+week\b", re.I)
+MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
+MONTHS_OF = re.compile(rf"\b(\d{{1,2}}) months of {_YEAR}", re.I)
+QUARTER = re.compile(rf"\b(first|second|third|fourth) quarter(?: of)?(?:\s+{_YEAR})?", re.I)
+MONTH_YEAR = re.compile(rf"\b(?:in|for|during) {_MONTH}(?:,?\s+{_YEAR})?", re.I)
+YEAR_ONLY = re.compile(rf"\b(?:in|for|during|of) {_YEAR}\b", re.I)
+_QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+# Words before a figure that make it the level reached, not the change: "rose 2.1 billion dlrs TO 736.7 billion".
+LEVEL_BEFORE = re.compile(
+    r"\b(?:to|averaged?|average|total(?:l?ed)?|amounted to|stood at|reached|at|was|were)\s+"
+    r"(?:a |an )?(?:seasonally adjusted |revised |record |new )?$",
+    re.I,
+)
+CURRENCY_AFTER = re.compile(r"\s*(dlrs?|dollars?|yen|marks|francs|stg|euros?|pounds|tenge)\b", re.I)
+# A report's figure for the period before its own, where revisions are stated.
+_EARLIER = r"(?:previous|prior|preceding) (week|month)"
+REVISED_EARLIER = re.compile(rf"\b{_EARLIER}'s [^.;]{{0,60}}?\brevised (?:up |down )?to ", re.I)
+FROM_EARLIER = re.compile(rf"\bfrom (?:a |an )?(?:revised )?(?=\S+[^.;]{{0,30}}? in the {_EARLIER})", re.I)
+SAME_VALUE = 1e-3  # relative difference under which two reports give the same value (rounding)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The time a figure is for: inclusive ISO dates, and how the report wrote it."""
+
+    start: str
+    end: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One figure one report gives: value, unit, reference period, and who published it when."""
+
+    value: float
+    unit: str  # "%", a currency ("$", "dlrs"), or "" for a count
+    written: str  # as in the text: "736.7 billion dlrs"
+    period: Period | None  # None when the report names no period (then its own date is the time)
+    published: str  # ISO publication date of the report
+    source: str
+    number: int  # the timeline entry (and citation) number of the report
+    sentence: str
+    earlier: bool = False  # a figure for the period before the report's own ("previous week's level")
+    revised: bool = False  # the report says the figure was revised
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Reports giving different values for the same period, oldest first; later values are revisions."""
+
+    period: Period
+    readings: tuple[Reading, ...]
+
+    @property
+    def revisions(self) -> tuple[Reading, ...]:
+        """The readings published after the first one whose value differs from it."""
+        first = self.readings[0]
+        return tuple(r for r in self.readings[1:] if r.published > first.published and not _same(r.value, first.value))
+
+    def describe(self) -> str:
+        parts = []
+        for reading in self.readings:
+            label = " (revision)" if reading in self.revisions else ""
+            parts.append(f"{reading.written} [{reading.number}] reported {reading.published}{label}")
+        return f"Reports differ for {self.period.label}: " + "; ".join(parts) + "."
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=SAME_VALUE)
+
+
+def _resolve_year(month: int, day: int, published: date) -> date | None:
+    """The date of a month and day said without a year: the latest one not long after publication."""
+    for year in (published.year, published.year - 1):
+        try:
+            candidate = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+        except ValueError:
+            return None
+        if candidate <= published + timedelta(days=7):
+            return candidate
+    return None
+
+
+def _week_ended(end: date) -> Period:
+    return Period((end - timedelta(days=6)).isoformat(), end.isoformat(), f"the week ended {end.isoformat()}")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def read_period(sentence: str, published: str) -> Period | None:
+    """The reference period the sentence names, if any; a year left unsaid comes from the publication date."""
+    try:
+        day = date.fromisoformat(published)
+    except ValueError:
+        day = None
+    for pattern in (WEEK_ENDED, DAY_WEEK):
+        if (m := pattern.search(sentence)) and day is not None:
+            month, number = MONTHS[m.group(1).lower()], int(m.group(2))
+            year = m.group(3) if pattern is WEEK_ENDED else None
+            end = date(int(year), month, number) if year else _resolve_year(month, number, day)
+            if end is not None:
+                return _week_ended(end)
+    if m := MONTH_SPAN.search(sentence):
+        year, first, last = int(m.group(3)), MONTHS[m.group(1).lower()], MONTHS[m.group(2).lower()]
+        label = " ".join(m.group(0).split())
+        return Period(date(year, first, 1).isoformat(), _month_end(year, last).isoformat(), label)
+    if m := MONTHS_OF.search(sentence):
+        count, year = int(m.group(1)), int(m.group(2))
+        if 1 <= count <= 12:
+            return Period(date(year, 1, 1).isoformat(), _month_end(year, count).isoformat(), m.group(0))
+    if (m := QUARTER.search(sentence)) and (m.group(2) or day is not None):
+        year, quarter = int(m.group(2) or day.year), _QUARTERS[m.group(1).lower()]
+        return Period(date(year, 3 * quarter - 2, 1).isoformat(), _month_end(year, 3 * quarter).isoformat(),
+                      m.group(0))
+    if m := MONTH_YEAR.search(sentence):
+        month = MONTHS[m.group(1).lower()]
+        if m.group(2):
+            year = int(m.group(2))
+        elif day is not None:
+            year = day.year if month <= day.month else day.year - 1
+        else:
+            return None
+        return Period(date(year, month, 1).isoformat(), _month_end(year, month).isoformat(), m.group(0))
+    if m := YEAR_ONLY.search(sentence):
+        year = int(m.group(1))
+        return Period(f"{year}-01-01", f"{year}-12-31", m.group(0))
+    return None
+
+
+def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
+    """(match, value, unit) of each figure that is an amount: not a day, a year, a label ("91-day", "M-1")."""
+    found = []
+    for match, figure in zip(FIGURE.finditer(sentence), find_figures(sentence), strict=True):
+        before, after = sentence[: match.start()], sentence[match.end():]
+        if re.search(r"[A-Za-z]-$", before) or re.match(r"-[A-Za-z]", after):  # M-1, 91-day
+            continue
+        if not (figure.scaled or figure.percent) and "," not in figure.written and figure.mantissa.is_integer():
+            if re.search(rf"{_MONTH}\s*$", before, re.I) or 1900 <= figure.mantissa <= 2100:
+                continue  # "March 16", "2023"
+        unit = "%" if figure.percent else ""
+        if not unit and (symbol := re.match(r"[$€£¥]", figure.written)):
+            unit = symbol.group(0)
+        if not unit and (currency := CURRENCY_AFTER.match(after)):
+            unit = currency.group(1).lower()
+        found.append((match, figure.value, unit))
+    return found
+
+
+def read_figure(sentence: str, published: str) -> tuple[float, str, str, Period | None] | None:
+    """(value, unit, as written, period) of the figure the sentence reports, or None when it states no amount."""
+    amounts = _amounts(sentence)
+    if not amounts:
+        return None
+    levels = [a for a in amounts if LEVEL_BEFORE.search(sentence[max(0, a[0].start() - 40): a[0].start()])]
+    match, value, unit = (levels or amounts)[0]
+    return value, unit, _written(sentence, match), read_period(sentence, published)
+
+
+def _written(sentence: str, match: re.Match) -> str:
+    currency = CURRENCY_AFTER.match(sentence[match.end():])
+    return " ".join((match.group(0) + (currency.group(0) if currency else "")).split())
+
+
+def earlier_readings(sentence: str, own: Period | None, published: str) -> list[tuple[float, str, str, Period, bool]]:
+    """(value, unit, written, period, revised) for each figure the sentence gives for the period before `own`."""
+    if own is None:
+        return []
+    found = []
+    for pattern, revised in ((REVISED_EARLIER, True), (FROM_EARLIER, False)):
+        for m in pattern.finditer(sentence):
+            amounts = [a for a in _amounts(sentence[m.end():]) if a[0].start() == 0]
+            if amounts:
+                match, value, unit = amounts[0]
+                found.append((value, unit, _written(sentence[m.end():], match), _before(own, m.group(1)), revised))
+    return found
+
+
+def _before(period: Period, unit: str) -> Period:
+    """The week or month before `period`."""
+    end = date.fromisoformat(period.end)
+    if unit.lower() == "week":
+        return _week_ended(end - timedelta(days=7))
+    last = date(end.year, end.month, 1) - timedelta(days=1)
+    return Period(date(last.year, last.month, 1).isoformat(), last.isoformat(), f"{calendar.month_name[last.month]} "
+                  f"{last.year}")
+
+
+def disagreements(readings: list[Reading]) -> list[Disagreement]:
+    """Periods for which reports give different values (same kind of unit, same order of magnitude)."""
+    by_period: dict[tuple[str, str, str], list[Reading]] = {}
+    for reading in readings:
+        if reading.period is not None:
+            key = (reading.period.start, reading.period.end, "%" if reading.unit == "%" else "amount")
+            by_period.setdefault(key, []).append(reading)
+    found = []
+    for group in by_period.values():
+        group = sorted(group, key=lambda r: (r.published, r.earlier, r.number))
+        if len({r.source for r in group}) < 2:
+            continue
+        values = [r.value for r in group]
+        comparable = min(values) > 0 and max(values) / min(values) < 10  # a level beside a change is no disagreement
+        if comparable and any(not _same(v, values[0]) for v in values[1:]):
+            found.append(Disagreement(group[0].period, tuple(group)))
+    return sorted(found, key=lambda d: d.period.end)

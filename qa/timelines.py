@@ -1,0 +1,250 @@
+"""Timelines: the dated reports on a topic, one entry per article, in order, with the figures they give.
+
+`build_timeline` retrieves wide (dense and BM25, several hundred passages each, inside
+the caller's filters), keeps the articles that state the topic, collapses copies of one
+report (near-duplicates, and a headline flash beside its story on the same day) into
+one entry, and takes from each the sentence that best states the topic. No model reads
+the archive: choosing is word statistics over the retrieved passages, so a topic with
+hundreds of matching articles costs two searches and one read of their passages.
+Each entry is cited like an answer (`Citation` with the sentence as its span) and
+carries the figure its sentence reports (`series.read_figure`); the readings, those a
+report gives for the period before its own, and where reports differ make the series.
+Every threshold is named below with the measurement that set it, on the dev part of
+`qa/questions/timeline.jsonl`.
+Left out: undated articles (a timeline needs dates), an LLM summary of the entries, and
+telling two measures apart when one topic's articles report both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
+
+from .duplicates import preferred_copy
+from .evidence import _stem
+from .retrieval import Filters, clean_question, fuse
+from .series import Disagreement, Reading, disagreements, earlier_readings, read_figure
+from .text import content_words, split_sentences
+from .types import Citation, Passage
+
+WIDE_POOL = 400  # passages fetched per search; a weekly series over a year is ~50 stories of ~2 passages
+# Share of the topic's words (weighted by rarity among the candidates) an article's title and passages must
+# contain. Dev part: 0.6 let in stories naming the measure in passing; 0.9 lost reports worded differently.
+MIN_COVERAGE = 0.75
+MAX_ENTRIES = 200  # the most relevant articles kept when more match; then ordered by date
+# The shorter title's words found in the other: a same-day headline flash and its story are one report.
+SAME_REPORT_TITLE_SHARE = 0.8
+# How long a span may be for entries to be grouped by day, week or month; longer spans go by year.
+GRAINS = ((31, "day"), (190, "week"), (1100, "month"))
+# Words that frame a topic rather than name it: "how did ... develop", "reported each week".
+FRAMING_WORDS = frozenset(
+    "how did does develop developed change changed over time timeline each every weekly monthly reported report "
+    "reports story news figures".split()
+)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One report: its date, the group (day, week or month) it falls in, its best sentence cited, its figure."""
+
+    date: str
+    group: str
+    sentence: str
+    citation: Citation  # span: the sentence in the passage; also_reported_by: the other copies
+    reading: Reading | None = None
+
+
+@dataclass
+class Timeline:
+    """What `timeline()` returns: entries in date order, the series their figures make, and where reports differ."""
+
+    topic: str
+    grain: str  # day, week, month or year
+    entries: list[TimelineEntry] = field(default_factory=list)
+    series: list[Reading] = field(default_factory=list)  # by reference period, then publication date
+    disagreements: list[Disagreement] = field(default_factory=list)
+    candidates: int = 0  # articles retrieved before selection
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def series_rows(self) -> list[dict]:
+        """The series as flat rows (CSV and JSON export)."""
+        revised = {(r.number, r.value) for d in self.disagreements for r in d.revisions}
+        return [
+            {
+                "period_start": r.period.start if r.period else "", "period_end": r.period.end if r.period else "",
+                "period": r.period.label if r.period else "", "value": r.value, "unit": r.unit, "written": r.written,
+                "published": r.published, "source": r.source, "citation": r.number,
+                "revision": (r.number, r.value) in revised, "sentence": r.sentence,
+            }
+            for r in self.series
+        ]
+
+    def series_csv(self) -> str:
+        out = io.StringIO()
+        columns = ["period_start", "period_end", "period", "value", "unit", "written", "published", "source",
+                   "citation", "revision", "sentence"]
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.series_rows())
+        return out.getvalue()
+
+    def __str__(self) -> str:
+        lines, group = [f"Timeline: {self.topic} ({len(self.entries)} reports, by {self.grain})"], None
+        for entry in self.entries:
+            if entry.group != group:
+                group = entry.group
+                lines.append(f"\n{group}")
+            figure = f" — {entry.reading.written}" if entry.reading else ""
+            period = f" for {entry.reading.period.label}" if entry.reading and entry.reading.period else ""
+            lines.append(f"  {entry.date}  {entry.sentence} [{entry.citation.number}]{figure}{period}")
+        lines += [f"\n{d.describe()}" for d in self.disagreements]
+        lines += [f"[{e.citation.number}] {e.citation.title or e.citation.source}, {e.date} ({e.citation.source})"
+                  for e in self.entries]
+        return "\n".join(lines)
+
+
+def grain_for(first: str, last: str) -> str:
+    """Day, week, month or year: the grouping a span of dates needs to stay readable."""
+    days = (date.fromisoformat(last) - date.fromisoformat(first)).days
+    return next((name for limit, name in GRAINS if days <= limit), "year")
+
+
+def group_label(day: str, grain: str) -> str:
+    when = date.fromisoformat(day)
+    if grain == "day":
+        return day
+    if grain == "week":
+        return f"week of {(when - timedelta(days=when.weekday())).isoformat()}"
+    if grain == "month":
+        return when.strftime("%B %Y")
+    return str(when.year)
+
+
+def topic_terms(text: str) -> set[str]:
+    """The stemmed content words of a topic or text ("U.S.", "M", "1" kept: they name measures)."""
+    return {_stem(w) for w in content_words(text.replace("-", " ")) if w not in FRAMING_WORDS}
+
+
+def retrieve_wide(pipeline, topic: str, filters: Filters) -> tuple[list[Passage], list[float]]:
+    """Passages for a topic from dense and BM25 search inside `filters`, fused, each scored by cosine."""
+    store = pipeline.store
+    store.sync_if_due()
+    vector = pipeline.embeddings.embed_query(topic)
+    lexical = store.lexical
+    lists = []
+    dense = lexical.nearest(vector, WIDE_POOL, where=filters.sql()) if lexical is not None else None
+    if dense is None:
+        dense = [(p.id, p.score) for p in store.search(vector, WIDE_POOL, filters.where())]
+    lists.append([chunk_id for chunk_id, _ in dense])
+    if lexical is not None:
+        lists.append([chunk_id for chunk_id, _ in lexical.search(topic, WIDE_POOL, where=filters.sql())])
+    ids = fuse(lists)
+    passages = [p for p in store.get_passages(ids, vector) if filters.admits(p)]
+    order = {chunk_id: rank for rank, chunk_id in enumerate(ids)}
+    return sorted(passages, key=lambda p: order[p.id]), vector
+
+
+def _weights(terms: set[str], documents: list[set[str]]) -> dict[str, float]:
+    """Each topic term's weight: its IDF among the candidate articles (a term in all of them tells nothing)."""
+    n = len(documents)
+    return {t: math.log((1 + n) / (1 + sum(t in d for d in documents))) + 1 for t in terms}
+
+
+def _coverage(weights: dict[str, float], words: set[str]) -> float:
+    total = sum(weights.values()) or 1.0
+    return sum(w for t, w in weights.items() if t in words) / total
+
+
+def _best_sentence(passages: list[Passage], weights: dict[str, float]) -> tuple[Passage, tuple[int, int], str]:
+    """The sentence stating most of the topic, a reported figure breaking ties, the earliest after that."""
+    best, best_key = None, None
+    for rank, passage in enumerate(passages):
+        for start, end in split_sentences(passage.text):
+            sentence = " ".join(passage.text[start:end].split())
+            figure = read_figure(sentence, passage.date)
+            key = (round(_coverage(weights, topic_terms(sentence)), 2), figure is not None, -rank, -start)
+            if best_key is None or key > best_key:
+                best, best_key = (passage, (start, end), sentence), key
+    return best
+
+
+def _same_report(a: Passage, b: Passage) -> bool:
+    """A headline flash and its story, or two copies: the same day, and the shorter title inside the other."""
+    if a.date != b.date or not a.title or not b.title:
+        return False
+    short, other = sorted((content_words(a.title), content_words(b.title)), key=len)
+    return bool(short) and len(short & other) / len(short) >= SAME_REPORT_TITLE_SHARE
+
+
+def build_timeline(pipeline, topic: str, filters: Filters | None = None) -> Timeline:
+    """The timeline of `topic` from the pipeline's store, inside `filters`."""
+    topic = clean_question(topic)
+    passages, _ = retrieve_wide(pipeline, topic, filters or Filters())
+    by_article: dict[str, list[Passage]] = {}
+    for passage in passages:
+        if passage.date:
+            by_article.setdefault(passage.source, []).append(passage)
+    documents = {s: topic_terms(" ".join([ps[0].title] + [p.text for p in ps])) for s, ps in by_article.items()}
+    weights = _weights(topic_terms(topic), list(documents.values()))
+    kept = [s for s in by_article if _coverage(weights, documents[s]) >= MIN_COVERAGE]
+    reports = _collapse_copies(pipeline.store.duplicates, kept, by_article)[:MAX_ENTRIES]
+    reports.sort(key=lambda r: (by_article[r[0]][0].date, r[0]))
+    timeline = Timeline(topic=topic, grain="day", candidates=len(by_article))
+    if not reports:
+        return timeline
+    timeline.grain = grain_for(by_article[reports[0][0]][0].date, by_article[reports[-1][0]][0].date)
+    for number, (source, others) in enumerate(reports, start=1):
+        passage, span, sentence = _best_sentence(by_article[source], weights)
+        citation = replace(Citation.from_passage(number, passage), span=span, also_reported_by=tuple(others))
+        figure = read_figure(sentence, passage.date)
+        reading = Reading(*figure[:3], figure[3], passage.date, source, number, sentence) if figure else None
+        timeline.entries.append(TimelineEntry(passage.date, group_label(passage.date, timeline.grain), sentence,
+                                              citation, reading))
+        if reading is not None:
+            timeline.series.append(reading)
+            timeline.series += _earlier(by_article[source], reading)
+    timeline.series.sort(key=lambda r: (r.period.end if r.period else r.published, r.published, r.number))
+    timeline.disagreements = disagreements(timeline.series)
+    return timeline
+
+
+def _earlier(passages: list[Passage], reading: Reading) -> list[Reading]:
+    """The figures the report gives for the period before its own (where it states revisions)."""
+    found = []
+    for passage in passages:
+        for start, end in split_sentences(passage.text):
+            sentence = " ".join(passage.text[start:end].split())
+            for value, unit, written, period, revised in earlier_readings(sentence, reading.period, reading.published):
+                found.append(Reading(value, unit, written, period, reading.published, reading.source, reading.number,
+                                     sentence, earlier=True, revised=revised))
+    return found
+
+
+def _collapse_copies(duplicates, kept: list[str], by_article: dict[str, list[Passage]]) -> list[tuple[str, list[str]]]:
+    """(shown source, other copies) per report, most relevant first: near-duplicates show their earliest copy,
+    a same-day flash and story the fuller one."""
+    shown: dict[str, list[str]] = {}
+    for source in kept:
+        members = duplicates.group_of(source) if duplicates is not None else []
+        key = preferred_copy(members).source if members else source
+        if key not in by_article:  # the preferred copy was not retrieved: show this one
+            key = source
+        shown.setdefault(key, [])
+        if source != key:
+            shown[key].append(source)
+    reports: list[tuple[str, list[str]]] = []
+    for source, others in shown.items():
+        first = by_article[source][0]
+        match = next((r for r in reports if _same_report(by_article[r[0]][0], first)), None)
+        if match is None:
+            reports.append((source, others))
+            continue
+        fuller = max((match[0], source), key=lambda s: sum(len(p.text) for p in by_article[s]))
+        other = source if fuller == match[0] else match[0]
+        reports[reports.index(match)] = (fuller, sorted({*match[1], *others, other}))
+    return reports
