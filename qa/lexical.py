@@ -38,13 +38,32 @@ CREATE TABLE IF NOT EXISTS chunk_meta (
 CREATE INDEX IF NOT EXISTS chunk_meta_source ON chunk_meta(source);
 CREATE INDEX IF NOT EXISTS chunk_meta_date ON chunk_meta(date_num);  -- newest_date() runs on every dated query
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(text, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_text, 'row');
+-- Per connection: the question's words go through the same tokenizer to find their indexed terms.
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(word, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_words, 'instance');
 """
 
 
-def match_query(question: str) -> str:
-    """An FTS5 OR-query of the question's content words, each quoted so no word is read as syntax."""
+# FTS5 reads the whole posting list of every word in an OR-query, so a word in tens of thousands of
+# passages ("said", or the year of an archive, which every passage's date prefix holds) costs tens of
+# milliseconds while its low IDF barely moves the ranking. Words in more passages than this are left
+# out of the query when at least MIN_QUERY_WORDS rarer ones remain (set on the Reuters and BBC dev
+# questions; see README, Performance).
+COMMON_WORD_PASSAGES = 2000
+MIN_QUERY_WORDS = 3
+QUERY_MEMO = 256  # questions whose pruned query is kept: a dated question searches twice
+
+
+def query_words(question: str) -> list[str]:
+    """The question's content words, lowercased, once each, in order."""
     words = dict.fromkeys(w.lower() for w in TOKEN.findall(question))
-    return " OR ".join(f'"{w}"' for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+    return [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def match_query(words: Iterable[str]) -> str:
+    """An FTS5 OR-query of the words, each quoted so no word is read as syntax."""
+    return " OR ".join(f'"{w}"' for w in words)
 
 
 class LexicalIndex:
@@ -54,6 +73,7 @@ class LexicalIndex:
         self.path = path
         self._db = sidedb.connect(path, _prepare)
         self.vectors = VectorFile(path.with_suffix(".vectors"))
+        self._queries: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def count(self) -> int:
@@ -115,7 +135,7 @@ class LexicalIndex:
         `where` is an SQL condition on the chunk columns (source, outlet, date_num) and its
         parameters, as `Filters.sql()` writes it; "" limits nothing.
         """
-        query = match_query(question)
+        query = self._pruned_query(question)
         if not query:
             return []
         condition, where_args = where
@@ -126,6 +146,34 @@ class LexicalIndex:
         )
         with self._lock:
             return [(row[0], float(row[1])) for row in self._db.execute(sql, [query, *where_args, k])]
+
+    def _pruned_query(self, question: str) -> str:
+        """The MATCH query for the question without its common words (see COMMON_WORD_PASSAGES)."""
+        if question in self._queries:
+            return self._queries[question]
+        words = query_words(question)
+        counts = self._passage_counts(words)
+        common = sorted((w for w in words if counts[w] > COMMON_WORD_PASSAGES), key=lambda w: counts[w])
+        # A word no passage holds costs nothing and is kept: a later ingest may add it.
+        rarer = len(words) - len(common)
+        dropped = set(common[max(0, MIN_QUERY_WORDS - rarer):])
+        query = match_query(w for w in words if w not in dropped)
+        if len(self._queries) >= QUERY_MEMO:
+            self._queries.clear()
+        self._queries[question] = query
+        return query
+
+    def _passage_counts(self, words: list[str]) -> dict[str, int]:
+        """word -> how many passages hold it, read from FTS5's vocabulary after stemming as the index does."""
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM temp.query_words")
+            self._db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
+            terms = dict(self._db.execute("SELECT doc, term FROM temp.query_terms").fetchall())
+            counts = {}
+            for i, word in enumerate(words):
+                row = self._db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (terms.get(i, ""),)).fetchone()
+                counts[word] = row[0] if row else 0
+        return counts
 
     def nearest(self, vector: list[float], k: int, *, where: tuple[str, Sequence]) -> list[tuple[str, float]] | None:
         """(chunk id, cosine) of the k passages nearest `vector` among those the SQL condition admits, best first.

@@ -27,8 +27,9 @@ from . import sidedb
 
 MANIFEST_SUFFIX = "-articles"
 # Stamps carry the writer's clock; a reader looks back this far past the newest stamp it saw, so a
-# writer whose clock runs up to 5 minutes behind is still seen (NTP keeps machines well within that).
-CLOCK_SKEW_SECONDS = 300.0
+# writer whose clock runs up to a minute behind, or whose stamp reached Chroma late, is still seen
+# (NTP keeps machines within milliseconds). Each look reads every stamp of that last minute.
+CLOCK_SKEW_SECONDS = 60.0
 # A long-running `qa serve` checks for other machines' writes before a question when its last
 # check is older than this; each check is one small Chroma query.
 SYNC_INTERVAL_SECONDS = 2.0
@@ -119,14 +120,15 @@ class SyncState:
 
     def applied(self, sources: Iterable[str]) -> dict[str, tuple]:
         """source -> the key of the stamp applied, for those of `sources` that have one."""
-        found = {}
+        sources, found = list(sources), {}
         with self._lock:
-            for source in sources:
-                row = self._db.execute(
-                    "SELECT article_hash, written, deleted FROM synced_article WHERE source = ?", (source,)
-                ).fetchone()
-                if row:
-                    found[source] = (row[0], row[1], bool(row[2]))
+            for start in range(0, len(sources), 500):
+                batch = sources[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT source, article_hash, written, deleted FROM synced_article "
+                    f"WHERE source IN ({', '.join('?' * len(batch))})", batch,
+                )
+                found.update({row[0]: (row[1], row[2], bool(row[3])) for row in rows})
         return found
 
     def record(self, stamps: Iterable[Stamp], *, replace_all: bool = False) -> None:

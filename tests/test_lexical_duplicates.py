@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import qa.lexical
 from conftest import ARTICLES, CORPUS, KAZINFORM, TREND
 from qa.chunking import chunk_article
 from qa.duplicates import DuplicateIndex, Member, minhash, preferred_copy, similarity
-from qa.lexical import LexicalIndex, match_query
+from qa.lexical import LexicalIndex, match_query, query_words
 from qa.loaders import parse_text_article
 from qa.retrieval import Filters
 
@@ -15,8 +16,25 @@ def seed(name: str):
 
 
 def test_match_query_quotes_content_words():
-    assert match_query('What did "Kazakhstan" offer OR NEAR the EU?') == '"kazakhstan" OR "offer" OR "near" OR "eu"'
-    assert match_query("?!") == ""
+    words = query_words('What did "Kazakhstan" offer OR NEAR the EU?')
+    assert match_query(words) == '"kazakhstan" OR "offer" OR "near" OR "eu"'
+    assert match_query(query_words("?!")) == ""
+
+
+def test_words_in_too_many_passages_are_left_out_of_the_query_unless_too_few_remain(tmp_path, monkeypatch):
+    index = LexicalIndex(tmp_path / "search.sqlite3")
+    index.add(chunk_article(seed(KAZINFORM)) + chunk_article(seed(TREND)))
+    monkeypatch.setattr(qa.lexical, "COMMON_WORD_PASSAGES", 1)  # any word in two passages is "common" here
+    counts = index._passage_counts(["kazakhstan", "earths", "jankauskas", "zebra"])
+    assert counts["kazakhstan"] > 1 and counts["earths"] >= 1 and counts["zebra"] == 0, counts
+    # Stemmed as indexed: "earths" counts the passages holding "earth".
+    assert counts["earths"] == index._passage_counts(["earth"])["earth"]
+    query = index._pruned_query("Kazakhstan Jankauskas zebra rare earths trade")
+    kept = set(query.replace('"', "").split(" OR "))
+    assert "zebra" in kept, "a word no passage holds costs nothing and stays for a later ingest"
+    assert len(kept) >= qa.lexical.MIN_QUERY_WORDS
+    assert "kazakhstan" not in kept, "the commonest word goes first"
+    assert index.search("Kazakhstan Jankauskas zebra rare earths trade", k=1), "the pruned query still finds passages"
 
 
 def test_bm25_finds_exact_figures_and_names_and_follows_updates(tmp_path):
