@@ -245,7 +245,7 @@ class Retriever:
             if filters.conditions() and self.lexical is not None and self.filtered_dense == "side":
                 # Chroma's filtered search costs more the more rows match; the side index scores them exactly.
                 scored = self.lexical.nearest(vector, pool, where=filters.sql())
-            if not scored:  # the vector file is incomplete, or nothing matched (Chroma then says if it is empty)
+            if scored is None or (not scored and self.store.count() == 0):  # an incomplete vector file, or no index
                 dense = self.store.search(vector, pool, filters.where())
                 found.update({p.id: p for p in dense})
                 scored = [(p.id, p.score) for p in dense]

@@ -102,7 +102,8 @@ class NewsStore:
     # Reopens the Chroma client, for an embedded store another process wrote to: a client sees other
     # processes' rows, but not their vectors, until it is reopened. None for a server.
     reopen: Callable[[], tuple[Any, Manifest]] | None = None
-    opened_at: float = field(default_factory=time.time)
+    opened_at: float = field(default_factory=time.time)  # when the Chroma client was (re)opened
+    looked_at: float = field(default_factory=time.time)  # this process's last read of the manifest
     _sync_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -229,12 +230,18 @@ class NewsStore:
                 # Side indexes written before the manifest existed: the counts agree, so keep them.
                 self._reconcile(self.article_hashes())
                 return
-            stamps = self.manifest.since(self.state.newest() - CLOCK_SKEW_SECONDS)
+            started = time.time()
+            # From this machine's last look, or this process's, if earlier: another process on this folder may
+            # have looked since writing, and this process's Chroma client must still learn of that write.
+            since = min(self.state.last_look(), self.looked_at) - CLOCK_SKEW_SECONDS
+            stamps = self.manifest.since(since)
             if self.reopen is not None and any(s.writer != WRITER and s.written >= self.opened_at for s in stamps):
                 self.vectorstore, self.manifest = self.reopen()
                 self.opened_at = time.time()
             if changed := unapplied(stamps, self.state):
                 self._refresh(changed)
+            self.state.looked(started)
+            self.looked_at = started
 
     def _refresh(self, stamps: list[Stamp]) -> None:
         """Re-read the articles these stamps name from Chroma into the side indexes."""
@@ -282,6 +289,7 @@ class NewsStore:
         A writer killed between its chunk writes and its stamp left the manifest behind;
         stamping those articles now lets the other machines catch up.
         """
+        started = time.time()
         stamps = {s.source: s for s in self.manifest.every()}
         live = {source: sorted(found)[0] for source, found in hashes.items()}
         behind = {
@@ -292,6 +300,7 @@ class NewsStore:
         fresh = self.manifest.stamp(behind) + self.manifest.stamp(gone, deleted=True)
         stamps.update({s.source: s for s in fresh})
         self.state.record(stamps.values(), replace_all=True)
+        self.state.looked(started)
 
     def search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a query embedding, best first, scored by cosine similarity."""

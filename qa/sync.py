@@ -6,10 +6,10 @@ So Chroma also holds a manifest: a second collection, `<collection>-articles`, w
 one row per article ever written (its source, content hash, when and by whom it
 was last written, and whether it was deleted). Every write through `NewsStore` ends
 by stamping the articles it touched. Each machine remembers, in its side index, the
-stamp it last applied for every article and the newest stamp time it has seen;
-syncing reads only the stamps written since then (less `CLOCK_SKEW_SECONDS`, for
-machines whose clocks differ) and re-reads from Chroma just the articles whose
-stamp is not the one it applied. Syncing therefore costs what changed, not the
+stamp it last applied for every article and when it last looked; syncing reads only
+the stamps written since that look (less `CLOCK_SKEW_SECONDS`, for machines whose
+clocks differ and stamps that arrive late) and re-reads from Chroma just the
+articles whose stamp is not the one it applied. Syncing therefore costs what changed, not the
 collection. What to do with the changed articles is `NewsStore`'s job.
 Left out: machines whose clocks differ by more than `CLOCK_SKEW_SECONDS`.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 from . import sidedb
 
 MANIFEST_SUFFIX = "-articles"
-# Stamps carry the writer's clock; a reader looks back this far past the newest stamp it saw, so a
-# writer whose clock runs up to a minute behind, or whose stamp reached Chroma late, is still seen
-# (NTP keeps machines within milliseconds). Each look reads every stamp of that last minute.
+# Stamps carry the writer's clock; a reader reads the stamps written since its last look less this,
+# so a writer whose clock runs up to a minute behind, or whose stamp reached Chroma late, is still
+# seen (NTP keeps machines within milliseconds). A look therefore reads the last minute's stamps again.
 CLOCK_SKEW_SECONDS = 60.0
 # A long-running `qa serve` checks for other machines' writes before a question when its last
 # check is older than this; each check is one small Chroma query.
@@ -111,7 +111,7 @@ def _stamp(metadata: dict) -> Stamp:
 
 
 class SyncState:
-    """What this machine's side indexes hold: the stamp applied per article, and the newest stamp seen."""
+    """What this machine's side indexes hold: the stamp applied per article, and when the manifest was last read."""
 
     def __init__(self, path: Path):
         self._db = sidedb.connect(path, lambda db: db.executescript(SCHEMA))
@@ -132,7 +132,7 @@ class SyncState:
         return found
 
     def record(self, stamps: Iterable[Stamp], *, replace_all: bool = False) -> None:
-        """Note stamps as applied (all of them, with `replace_all`), and advance the newest time seen."""
+        """Note stamps as applied (all of them, with `replace_all`)."""
         stamps = list(stamps)
         with self._lock, self._db:
             if replace_all:
@@ -142,17 +142,20 @@ class SyncState:
                 "INSERT OR REPLACE INTO synced_article(source, article_hash, written, deleted) VALUES (?, ?, ?, ?)",
                 [(s.source, s.article_hash, s.written, int(s.deleted)) for s in stamps],
             )
-            if stamps:
-                self._db.execute(
-                    "INSERT INTO sync_mark(name, value) VALUES ('newest', ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
-                    (max(s.written for s in stamps),),
-                )
 
-    def newest(self) -> float:
-        """The newest stamp time applied here; 0 before the first sync."""
+    def looked(self, moment: float) -> None:
+        """Note that every stamp written before `moment` (this machine's clock) has been read and applied."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO sync_mark(name, value) VALUES ('looked', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+                (moment,),
+            )
+
+    def last_look(self) -> float:
+        """When the manifest was last read into these side indexes (time.time()); 0 before the first sync."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM sync_mark WHERE name = 'newest'").fetchone()
+            row = self._db.execute("SELECT value FROM sync_mark WHERE name = 'looked'").fetchone()
         return row[0] if row else 0.0
 
     def count(self) -> int:

@@ -14,6 +14,7 @@ the chunk's row. Left out: compression (int8 or PCA) of the vectors.
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from pathlib import Path
@@ -77,7 +78,9 @@ class VectorFile:
             return None
         q = np.asarray(query, dtype=ITEM)
         q /= np.linalg.norm(q) or 1.0
-        scores = matrix[slots] @ q
+        order = np.argsort(slots, kind="stable")  # read the file front to back: the kernel reads ahead
+        scores = np.empty(len(slots), dtype=ITEM)
+        scores[order] = matrix[slots[order]] @ q
         top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top]
@@ -90,4 +93,6 @@ class VectorFile:
                 if slots < rows:
                     return None  # not written yet, or cut short: the side index is rebuilt on the next sync
                 self._map = np.memmap(self.path, dtype=ITEM, mode="r", offset=HEADER_BYTES, shape=(slots, self.dim()))
+                # Ask the kernel to read the file in ahead of the first searches, which else fault page by page.
+                self._map._mmap.madvise(mmap.MADV_WILLNEED)
             return self._map
