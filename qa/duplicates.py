@@ -24,6 +24,7 @@ SHINGLE_WORDS = 5
 PERMUTATIONS = 64
 BANDS = 16  # 16 bands of 4 rows: pairs at Jaccard 0.8 collide in some band with probability > 0.99
 THRESHOLD = 0.8
+GROUPS_KEPT = 10_000  # articles whose group is remembered between writes
 _PRIME = np.uint64((1 << 61) - 1)
 _rng = np.random.default_rng(20240215)  # fixed, so signatures stay comparable across runs and machines
 _A = _rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64)
@@ -66,11 +67,16 @@ class DuplicateIndex:
     def __init__(self, path: Path):
         self._db = sidedb.connect(path, lambda db: db.executescript(SCHEMA))
         self._lock = threading.Lock()
+        # Groups found, kept while the file is unchanged: SQLite's data_version moves when another
+        # connection commits, and this one's own writes clear the memo.
+        self._groups: dict[str, list[Member]] = {}
+        self._version = None
 
     def add(self, source: str, text: str, date_num: int) -> list[str]:
         """Store the article's signature; returns the already-indexed articles it nearly duplicates."""
         signature = minhash(text)
         with self._lock, self._db:
+            self._groups = {}
             self._remove(source)
             duplicates = [m.source for m in self._matches(source, signature)]
             self._db.execute(
@@ -85,11 +91,13 @@ class DuplicateIndex:
 
     def remove(self, sources: list[str]) -> None:
         with self._lock, self._db:
+            self._groups = {}
             for source in sources:
                 self._remove(source)
 
     def clear(self) -> None:
         with self._lock, self._db:
+            self._groups = {}
             self._db.execute("DELETE FROM article_sig")
             self._db.execute("DELETE FROM article_band")
 
@@ -100,13 +108,21 @@ class DuplicateIndex:
     def group_of(self, source: str) -> list[Member]:
         """The article and its near-duplicates (empty when the article has no signature)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT date_num, length, sig FROM article_sig WHERE source = ?", (source,)
-            ).fetchone()
-            if row is None:
-                return []
-            signature = np.frombuffer(row[2], dtype=np.uint64)
-            return [Member(source, row[0], row[1])] + self._matches(source, signature)
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._groups, self._version = {}, version
+            if source not in self._groups:
+                if len(self._groups) >= GROUPS_KEPT:
+                    self._groups.clear()
+                self._groups[source] = self._group_of(source)
+            return self._groups[source]
+
+    def _group_of(self, source: str) -> list[Member]:
+        row = self._db.execute("SELECT date_num, length, sig FROM article_sig WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return []
+        signature = np.frombuffer(row[2], dtype=np.uint64)
+        return [Member(source, row[0], row[1])] + self._matches(source, signature)
 
     def _matches(self, source: str, signature: np.ndarray) -> list[Member]:
         candidates: set[str] = set()

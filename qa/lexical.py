@@ -175,15 +175,20 @@ class LexicalIndex:
                 counts[word] = row[0] if row else 0
         return counts
 
-    def nearest(self, vector: list[float], k: int, *, where: tuple[str, Sequence]) -> list[tuple[str, float]] | None:
+    def nearest(
+        self, vector: list[float], k: int, *, where: tuple[str, Sequence], at_most: float | None = None
+    ) -> list[tuple[str, float]] | None:
         """(chunk id, cosine) of the k passages nearest `vector` among those the SQL condition admits, best first.
 
-        None when the vector file lacks some of those rows (not yet filled, or cut short).
+        None when more than `at_most` passages are admitted, or the vector file lacks some (not yet filled,
+        or cut short): the caller searches another way.
         """
         condition, where_args = where
         sql = f"SELECT rowid FROM chunk_meta WHERE {condition or 1}"
         with self._lock:
             slots = np.fromiter((row[0] for row in self._db.execute(sql, where_args)), dtype=np.int64)
+            if at_most is not None and len(slots) > at_most:
+                return None
             best = self.vectors.nearest(vector, slots, k)
             if best is None:
                 return None

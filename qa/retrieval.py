@@ -46,6 +46,11 @@ FOLLOW_UP_MAX_WORDS = 8
 RRF_K = 60  # the usual constant: rank 1 and rank 10 differ, but no single list dominates
 POOL_PER_K = 5  # candidates fetched per list for every passage finally returned
 MIN_POOL = 20
+# A window holding more than this share of the passages is searched with Chroma's unfiltered HNSW
+# index, fetching WIDE_WINDOW_OVERFETCH times the pool and keeping what the window admits: at half
+# the index that is about twice the pool, and it is cheaper than scoring tens of thousands of rows.
+WIDE_WINDOW_SHARE = 0.5
+WIDE_WINDOW_OVERFETCH = 4
 
 
 class Condition(NamedTuple):
@@ -241,19 +246,37 @@ class Retriever:
     ) -> list[list[str]]:
         lists = []
         if self.mode != "bm25":
-            scored = None
-            if filters.conditions() and self.lexical is not None and self.filtered_dense == "side":
-                # Chroma's filtered search costs more the more rows match; the side index scores them exactly.
-                scored = self.lexical.nearest(vector, pool, where=filters.sql())
-            if scored is None or (not scored and self.store.count() == 0):  # an incomplete vector file, or no index
-                dense = self.store.search(vector, pool, filters.where())
-                found.update({p.id: p for p in dense})
-                scored = [(p.id, p.score) for p in dense]
-            lists.append([chunk_id for chunk_id, _ in scored])
+            lists.append(self._dense(vector, pool, filters, found))
         if self.mode != "dense":
             hits = self.lexical.search(query, pool, where=filters.sql())
             lists.append([chunk_id for chunk_id, _ in hits])
         return lists
+
+    def _dense(self, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]) -> list[str]:
+        """The ids of the `pool` passages nearest the question among those the filters admit, best first.
+
+        Chroma's filtered search costs more the more rows match, so inside a filter the side index
+        scores the admitted rows itself; a window holding most of the index is cheaper to take from
+        Chroma's unfiltered search, over-fetched and filtered here.
+        """
+        if not filters.conditions():
+            dense = self.store.search(vector, pool)
+        else:
+            scored = None
+            if self.lexical is not None and self.filtered_dense == "side":
+                scored = self.lexical.nearest(
+                    vector, pool, where=filters.sql(), at_most=WIDE_WINDOW_SHARE * self.lexical.count()
+                )
+                if scored is not None and (scored or self.store.count()):
+                    return [chunk_id for chunk_id, _ in scored]
+                if self.lexical.vectors_complete():  # a wide window: most passages pass the filter
+                    wide = [p for p in self.store.search(vector, pool * WIDE_WINDOW_OVERFETCH) if filters.admits(p)]
+                    if len(wide) >= pool:
+                        found.update({p.id: p for p in wide[:pool]})
+                        return [p.id for p in wide[:pool]]
+            dense = self.store.search(vector, pool, filters.where())
+        found.update({p.id: p for p in dense})
+        return [p.id for p in dense]
 
     def _now(self) -> date:
         """'Now' for relative dates: the newest article's date, so an archive reads as of its own time."""
