@@ -34,6 +34,7 @@ CLOCK_SKEW_SECONDS = 60.0
 # check is older than this; each check is one small Chroma query.
 SYNC_INTERVAL_SECONDS = 2.0
 PAGE = 5000
+STAMP_BATCH = 2000  # rows per upsert: Chroma refuses batches over its maximum (5,461 for the embedded store)
 WRITER = uuid.uuid4().hex  # this process, so a reader can tell its own writes from another's
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS synced_article (
@@ -73,15 +74,17 @@ class Manifest:
             return []
         now = time.time()
         stamps = [Stamp(source, content_hash, now, WRITER, deleted) for source, content_hash in articles.items()]
-        self.collection.upsert(
-            ids=[s.source for s in stamps],
-            embeddings=[[1.0]] * len(stamps),  # Chroma needs a vector per row; the manifest is read by metadata only
-            metadatas=[
-                {"source": s.source, "article_hash": s.article_hash, "written": s.written, "writer": s.writer,
-                 "deleted": s.deleted}
-                for s in stamps
-            ],
-        )
+        for start in range(0, len(stamps), STAMP_BATCH):
+            batch = stamps[start : start + STAMP_BATCH]
+            self.collection.upsert(
+                ids=[s.source for s in batch],
+                embeddings=[[1.0]] * len(batch),  # Chroma needs a vector per row; the manifest is read by metadata
+                metadatas=[
+                    {"source": s.source, "article_hash": s.article_hash, "written": s.written, "writer": s.writer,
+                     "deleted": s.deleted}
+                    for s in batch
+                ],
+            )
         return stamps
 
     def since(self, moment: float) -> list[Stamp]:
