@@ -7,6 +7,7 @@ passage with its supporting span highlighted. The Corpus tab takes uploaded arti
 (files or a zip), saves them under `<QA_INDEX_DIR>/uploads/`, ingests them and lists
 what is indexed. Text from articles and questions is escaped here for both HTML and
 markdown, so it is shown as text: no markup in it is run, rendered or fetched.
+The Timeline tab shows `timeline()`'s result as `timeline_view.py` draws it.
 `PageHandlers` holds what the page's events do, testable without a browser;
 `build_app` lays out the page and wires the events to it. Answering and ingesting
 stay in the library.
@@ -39,6 +40,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 CONCURRENCY = 4  # questions answered at once; the local LLM's own lock still runs one generation at a time
 FILTERS = ("date_from", "date_to", "sources")  # the answer() parameters the filter controls feed, in order
 GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
+TIMELINE_FAILED = "Something went wrong while building the timeline; the details are in the server log."
 UPLOAD_FAILED = "Something went wrong while adding the files; the details are in the server log."
 HISTORY_REFUSED = "The chat history sent is not in Gradio's messages format; reload the page to start a new chat."
 # Gradio keeps a copy of every component's settings for each session it has seen (each page load, each API
@@ -273,6 +275,20 @@ class PageHandlers:
             log.info("/answer refused: %s", error)
             raise gr.Error(str(error), print_exception=False) from None
 
+    def timeline(self, topic: str, date_from: str | None = None, date_to: str | None = None) -> str:
+        """The Timeline tab's result for `topic` as HTML (`timeline_view.timeline_html`), or what went wrong."""
+        from .api import timeline
+        from .timeline_view import timeline_html
+
+        try:
+            built = timeline(topic, date_from=date_from or None, date_to=date_to or None, settings=self.settings)
+            return timeline_html(built)
+        except QAError as error:
+            return f'<p class="tl-error">⚠️ {html.escape(str(error))}</p>'
+        except Exception:
+            log.exception("building the timeline of %r failed", topic)
+            return f'<p class="tl-error">⚠️ {html.escape(TIMELINE_FAILED)}</p>'
+
     def refresh(self) -> tuple:
         """The index summary, the article table and the choices of the article filter."""
         import gradio as gr
@@ -338,6 +354,14 @@ def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer
                             filter_inputs = [date_from, date_to, sources_choice]
                     with gr.Column(scale=2, min_width=320, elem_classes="src-column"):
                         sources = gr.HTML(sources_html([]), elem_id="sources", js_on_load=None)
+            with gr.Tab("Timeline", id="timeline"):
+                with gr.Row(equal_height=True):
+                    topic = gr.Textbox(elem_id="timeline-topic", label="Topic", scale=4, max_length=1000,
+                                       placeholder="A story or a measure, e.g. U.S. M-1 money supply")
+                    timeline_from = gr.DateTime(include_time=False, type="string", label="From date")
+                    timeline_to = gr.DateTime(include_time=False, type="string", label="To date")
+                    build_timeline = gr.Button("Build timeline", variant="primary", elem_id="build-timeline")
+                timeline_view = gr.HTML(elem_id="timeline", js_on_load=None)
             with gr.Tab("Corpus", id="corpus"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=320):
@@ -370,6 +394,8 @@ def build_app(settings: Settings, *, stream: Callable[..., Iterator[str | Answer
         add.click(
             add_articles, files, [ingest_log, *refresh_outputs], concurrency_limit=1, concurrency_id="ingest", **private
         ).then(lambda: None, None, files, queue=False, **private)
+        for event in (build_timeline.click, topic.submit):
+            event(handlers.timeline, [topic, timeline_from, timeline_to], timeline_view, **private)
         gr.api(answer, api_name="answer")
     return app
 

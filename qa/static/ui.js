@@ -37,3 +37,15 @@ new MutationObserver(() => {
     if (bubble.getAttribute("aria-label") !== label) bubble.setAttribute("aria-label", label);
   });
 }).observe(document.body, { subtree: true, childList: true, characterData: true, attributeFilter: ["aria-label"] });
+
+// Timeline points and [n] links mark their entry's citation card and scroll it into view.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#tl-"]');
+  if (!link) return;
+  event.preventDefault();
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  document.querySelectorAll(".tl-result .src-card.active").forEach((c) => c.classList.remove("active"));
+  card.classList.add("active");
+  card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+}, true);

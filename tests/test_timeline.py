@@ -1,0 +1,155 @@
+"""Timelines: figures and periods read from sentences, reports that differ, and `timeline()` end to end.
+
+The end-to-end tests use the real embedding model and store: the sample articles (the
+session's `sample_index`) and a module index of two weekly reports, the later one revising
+the earlier one's figure, as a wire service does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qa.series import Reading, disagreements, earlier_readings, read_figure, read_period
+from qa.timeline_eval import score_timeline, summarise
+from qa.timelines import grain_for, group_label
+
+WEEK_ONE = """Ruritania money supply rises in week
+
+date 2024-03-07
+Ruritania's M-2 money supply rose 300 mln dlrs to 12.5 billion dlrs in the week ended March 4, the central bank said.
+Economists had expected a smaller rise.
+"""
+WEEK_TWO = """Ruritania money supply falls in week
+
+date 2024-03-14
+Ruritania's M-2 money supply fell 100 mln dlrs to 12.6 billion dlrs in the week ended March 11, the central bank said.
+The previous week's M-2 level was revised to 12.7 billion dlrs from 12.5 billion dlrs.
+"""
+
+
+def test_the_level_and_the_week_it_is_for_not_the_change_or_the_publication_date():
+    value, unit, written, period = read_figure(
+        "U.S. M-1 money supply rose 2.1 billion dlrs to a seasonally adjusted 736.7 billion dlrs in the "
+        "February 16 week, the Federal Reserve said.", "1987-02-26")
+    assert (value, unit, written) == (736.7e9, "dlrs", "736.7 billion dlrs")
+    assert (period.start, period.end) == ("1987-02-10", "1987-02-16")
+
+
+def test_a_span_of_months_a_count_and_a_labelled_number():
+    value, unit, _, period = read_figure(
+        "Kazakhstan's trade turnover with European countries amounted to $40.2 billion from January through "
+        "November 2023.", "2024-02-15")
+    assert (value, unit, period.start, period.end) == (40.2e9, "$", "2023-01-01", "2023-11-30")
+    claims = read_figure("Claims fell to a seasonally adjusted 332,900 in the week ended Feb 21 from 368,400 in the "
+                         "prior week.", "1987-03-05")
+    assert claims[0] == 332900 and claims[3].end == "1987-02-21"
+    assert read_figure("CANADA 91-DAY T-BILLS AVERAGE 7.29 PCT, MAKING BANK RATE 7.54 PCT", "1987-03-05")[:2] == (
+        7.29, "%")
+    assert read_figure("The meeting took place on March 16, 2023.", "2023-03-17") is None
+
+
+def test_a_december_week_said_in_january_is_last_year():
+    assert read_period("in the week ended December 30", "1987-01-08").end == "1986-12-30"
+
+
+def test_the_previous_weeks_revised_figure_and_the_prior_weeks_figure():
+    own = read_period("in the February 23 week", "1987-03-05")
+    [(value, _, _, period, revised)] = earlier_readings(
+        "The previous week's M-1 level was revised to 736.6 billion dlrs from 736.7 billion dlrs.", own, "1987-03-05")
+    assert (value, period.end, revised) == (736.6e9, "1987-02-16", True)
+    own = read_period("in the week ended Feb 21", "1987-03-05")
+    [(value, _, _, period, revised)] = earlier_readings("fell to 332,900 in the week ended Feb 21 from 368,400 in the "
+                                                        "prior week", own, "1987-03-05")
+    assert (value, period.end, revised) == (368400, "1987-02-14", False)
+
+
+def test_a_later_report_of_another_value_for_the_same_period_is_a_revision():
+    period = read_period("in the week ended March 4", "2024-03-07")
+    first = Reading(12.5e9, "dlrs", "12.5 billion dlrs", period, "2024-03-07", "a.txt", 1, "…")
+    later = Reading(12.7e9, "dlrs", "12.7 billion dlrs", period, "2024-03-14", "b.txt", 2, "…", earlier=True)
+    same = Reading(12.5e9, "dlrs", "12.5 billion dlrs", period, "2024-03-14", "c.txt", 3, "…")
+    [found] = disagreements([first, later, same])
+    assert found.revisions == (later,)
+    assert "12.7 billion dlrs [2] reported 2024-03-14 (revision)" in found.describe()
+    assert disagreements([first, same]) == []
+
+
+def test_grouping_follows_the_span():
+    assert grain_for("1987-03-01", "1987-03-20") == "day"
+    assert grain_for("1987-02-26", "1987-06-19") == "week"
+    assert grain_for("2022-11-18", "2024-02-15") == "month"
+    assert group_label("1987-03-05", "week") == "week of 1987-03-02"
+    assert group_label("2024-02-15", "month") == "February 2024"
+
+
+@pytest.fixture(scope="module")
+def revised_index(tmp_path_factory):
+    """An index of two weekly reports, the second revising the first's figure."""
+    from qa import ingest
+    from qa.settings import Settings
+
+    folder = tmp_path_factory.mktemp("weekly") / "weekly"
+    folder.mkdir()
+    (folder / "week-one.txt").write_text(WEEK_ONE, encoding="utf-8")
+    (folder / "week-two.txt").write_text(WEEK_TWO, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path_factory.mktemp("weekly-index"))
+    assert ingest([folder], settings=settings, progress=False).added == 2
+    return settings
+
+
+def test_reports_that_differ_are_shown_both_with_citations(revised_index):
+    from qa import timeline
+
+    result = timeline("Ruritania M-2 money supply", settings=revised_index)
+    assert [e.date for e in result.entries] == ["2024-03-07", "2024-03-14"]
+    assert [e.citation.number for e in result.entries] == [1, 2]
+    first = result.entries[0]
+    assert first.citation.text[slice(*first.citation.span)].startswith("Ruritania's M-2 money supply rose")
+    [conflict] = result.disagreements
+    assert conflict.period.end == "2024-03-04"
+    assert [(r.value, r.number) for r in conflict.readings] == [(12.5e9, 1), (12.7e9, 2)]
+    assert [r.number for r in conflict.revisions] == [2]
+    rows = result.series_rows()
+    assert [(row["period_end"], row["value"], row["revision"]) for row in rows] == [
+        ("2024-03-04", 12.5e9, False), ("2024-03-04", 12.7e9, True), ("2024-03-11", 12.6e9, False)]
+
+
+def test_cli_prints_the_timeline_and_exports_csv_and_json(revised_index, monkeypatch):
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_INDEX_DIR", str(revised_index.index_dir))
+    runner = CliRunner()
+    text = runner.invoke(main, ["timeline", "Ruritania M-2 money supply"])
+    assert text.exit_code == 0, text.output
+    assert "Reports differ for the week ended 2024-03-04" in text.output and "(revision)" in text.output
+    exported = runner.invoke(main, ["timeline", "Ruritania M-2 money supply", "--csv", "--from", "2024-03-10"])
+    rows = list(csv.DictReader(io.StringIO(exported.output)))
+    assert [(r["period_end"], r["value"], r["published"]) for r in rows] == [
+        ("2024-03-04", "12700000000.0", "2024-03-14"), ("2024-03-11", "12600000000.0", "2024-03-14")]
+    data = json.loads(runner.invoke(main, ["timeline", "Ruritania M-2 money supply", "--json"]).output)
+    assert len(data["entries"]) == 2 and data["disagreements"][0]["period"]["end"] == "2024-03-04"
+    reversed_range = runner.invoke(main, ["timeline", "money", "--from", "2024-03-10", "--to", "2024-03-01"])
+    assert reversed_range.exit_code == 1 and "reversed" in reversed_range.output
+
+
+def test_sample_articles_timeline_in_order_with_the_trade_figure(sample_index):
+    from qa import timeline
+
+    settings, _, _ = sample_index
+    result = timeline("Kazakhstan trade turnover with Europe", settings=settings)
+    assert [e.date for e in result.entries] == ["2022-11-18", "2024-02-15"]
+    assert result.grain == "month" and result.entries[1].group == "February 2024"
+    reading = result.entries[1].reading
+    assert (reading.value, reading.period.end, reading.published) == (40.2e9, "2023-11-30", "2024-02-15")
+    record = {"id": "x", "split": "dev", "topic": result.topic, "entries": [
+        {"date": "2022-11-18", "sources": ["000_7a094f6f779c30f4.txt"], "figure": None},
+        {"date": "2024-02-15", "sources": ["002_40a8f02fd4e3abf6.txt"],
+         "figure": {"value": 40.2e9, "period_end": "2023-11-30"}}]}
+    row = score_timeline(record, result)
+    summary = summarise([{**row, "latency_s": 0.1}])
+    assert (summary["entry_recall"], summary["entry_precision"], summary["figure_accuracy"]) == (1.0, 1.0, 1.0)
