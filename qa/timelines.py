@@ -9,8 +9,8 @@ hundreds of matching articles costs two searches and one read of their passages.
 Each entry is cited like an answer (`Citation` with the sentence as its span) and
 carries the figure its sentence reports (`series.read_figure`); the readings, those a
 report gives for the period before its own, and where reports differ make the series.
-Every threshold is named below with the measurement that set it, on the dev part of
-`qa/questions/timeline.jsonl`.
+Every threshold is named below; none has been measured yet (they are to be set on the dev
+part of `qa/questions/timeline.jsonl` only).
 Left out: undated articles (a timeline needs dates), an LLM summary of the entries, and
 telling two measures apart when one topic's articles report both.
 """
@@ -32,7 +32,7 @@ from .types import Citation, Passage
 
 WIDE_POOL = 400  # passages fetched per search; a weekly series over a year is ~50 stories of ~2 passages
 # Share of the topic's words (weighted by rarity among the candidates) an article's title and passages must
-# contain. Dev part: 0.6 let in stories naming the measure in passing; 0.9 lost reports worded differently.
+# contain. NOT YET MEASURED: a first guess, to be set on the dev part of qa/questions/timeline.jsonl.
 MIN_COVERAGE = 0.75
 MAX_ENTRIES = 200  # the most relevant articles kept when more match; then ordered by date
 # The shorter title's words found in the other: a same-day headline flash and its story are one report.
