@@ -89,13 +89,16 @@ class Manifest:
 
     def since(self, moment: float) -> list[Stamp]:
         """The stamps written at or after `moment` (by the writers' clocks)."""
-        page = self.collection.get(where={"written": {"$gte": moment}}, include=["metadatas"])
-        return [_stamp(m) for m in page["metadatas"] or []]
+        return list(self._pages(where={"written": {"$gte": moment}}))
 
     def every(self) -> Iterator[Stamp]:
+        return self._pages()
+
+    def _pages(self, where: dict | None = None) -> Iterator[Stamp]:
+        """Stamps a page at a time: Chroma fails on a `get` of more rows than SQLite takes variables (32,766)."""
         offset = 0
         while True:
-            page = self.collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            page = self.collection.get(where=where, include=["metadatas"], limit=PAGE, offset=offset)
             metadatas = page["metadatas"] or []
             yield from (_stamp(m) for m in metadatas)
             if len(metadatas) < PAGE:

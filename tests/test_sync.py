@@ -170,3 +170,20 @@ def test_a_damaged_chroma_file_gives_a_message_saying_what_to_do(tmp_path):
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     assert "damaged" in done.stderr and "qa ingest" in done.stderr, done.stderr
+
+
+def test_more_stamps_than_chroma_takes_in_one_call_are_all_written_and_read(tmp_path):
+    import chromadb
+
+    from qa.sync import Manifest
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    manifest = Manifest(client.get_or_create_collection("news-articles", embedding_function=None))
+    # The embedded store takes 5,461 rows a call, and a `get` of more than 32,766 rows fails.
+    articles = {f"wire/{n}.txt": f"hash{n}" for n in range(40_000)}
+    stamps = manifest.stamp(articles)
+    assert len(stamps) == manifest.count() == 40_000
+    assert {s.source: s.article_hash for s in manifest.every()} == articles
+    assert len(manifest.since(stamps[0].written)) == 40_000
