@@ -3,9 +3,10 @@
 The BM25 index, the near-duplicate signatures and the sync state (`lexical`,
 `duplicates`, `sync`) share one file per collection. Everything in it can be
 rebuilt from Chroma, so a damaged file (cut short, overwritten, "database disk image
-is malformed") is set aside as `<name>.damaged` and a new empty one is started; the
-store's sync then refills it. Left out: repairing Chroma's own files, which hold the
-only copy of the articles (`store.open_store` explains what to do instead).
+is malformed" confirmed by SQLite's quick_check) is set aside as `<name>.damaged` and
+a new empty one is started; the store's sync then refills it. Left out: repairing
+Chroma's own files, which hold the only copy of the articles (`store.open_store` says
+what to do instead).
 """
 
 from __future__ import annotations
@@ -14,29 +15,50 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 _opening = threading.Lock()  # two side indexes of one process must not both set a file aside
 HEADER_BYTES = 100
+OPEN_ATTEMPTS = 3
+RETRY_SECONDS = 0.5
 
 
 def connect(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
     """A WAL-mode connection to the side index at `path`, made ready by `prepare` (its tables).
 
-    When the file is damaged, whether seen in its header or by SQLite while preparing,
-    it is set aside first and `prepare` runs on a new, empty file.
+    When the file is damaged, whether its header shows it or SQLite's own check confirms an
+    error met while preparing, it is set aside first and `prepare` runs on a new, empty file.
+    An error the check does not confirm (another process was mid-write) is retried, then raised.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _opening:
         if reason := damage(path):
             _set_aside(path, reason)
-        try:
-            return _open(path, prepare)
-        except sqlite3.DatabaseError as error:  # overwritten in the middle, or a page past the end was needed
-            _set_aside(path, str(error))
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            try:
+                return _open(path, prepare)
+            except sqlite3.DatabaseError as error:
+                if reason := confirmed_damage(path):
+                    _set_aside(path, f"{error}; {reason}")
+                    break
+                if attempt == OPEN_ATTEMPTS:
+                    raise
+                log.warning("%s could not be opened (%s); trying again", path, error)
+                time.sleep(RETRY_SECONDS)
         return _open(path, prepare)
+
+
+def confirmed_damage(path: Path) -> str:
+    """What SQLite's quick_check finds wrong with the file (read-only), or "" when it finds nothing."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60) as db:
+            found = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    return "" if found == ["ok"] else "; ".join(found)
 
 
 def _open(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
