@@ -242,7 +242,8 @@ def ingest_uploads(
     from .api import get_pipeline, reporting_full_disk
     from .ingestion import ingest_articles
 
-    saved, notes = save_uploads(files, uploads_folder(settings))
+    with reporting_full_disk(settings, "add the files again"):  # saving the files needs room as well
+        saved, notes = save_uploads(files, uploads_folder(settings))
     if not saved:
         return None, notes
     pipeline = get_pipeline(settings)

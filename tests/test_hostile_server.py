@@ -30,10 +30,11 @@ import pytest
 from conftest import ARTICLES, CORPUS, free_port
 from qa import answer, ingest
 from qa.arguments import check_arguments
-from qa.errors import ArgumentError
+from qa.errors import ArgumentError, DiskFullError
 from qa.logins import LOGIN_FIRST_DELAY, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, login_delay
 from qa.settings import MAX_K, Settings
 from qa.ui import HISTORY_REFUSED, plain_text
+from qa.uploads import ingest_uploads
 from test_reliability import QA, RARE_EARTHS, expected_chunks, index_rows, run_qa
 from test_servers import ServerProcess, qa_env
 
@@ -314,6 +315,12 @@ def test_a_full_disk_gives_a_message_and_after_freeing_space_the_ingest_ends_as_
         assert "then ask again" in asked.stderr
     else:
         assert "rare earth" in asked.stdout.lower(), asked.stdout
+
+    upload = tmp_path / "upload.txt"  # larger than the room left: saving it, not only ingesting, needs space
+    upload.write_text("A long report\n\n" + "The harbour reopened on Monday. " * 20000, encoding="utf-8")
+    with pytest.raises(DiskFullError, match=r"is full .* then add the files again"):
+        ingest_uploads([str(upload)], Settings(index_dir=index), progress=False)
+    assert not [p for p in (index / "uploads").rglob("*") if p.is_file() and "upload" in p.name], "nothing half-saved"
 
     filler.unlink()
     rerun = run_qa("ingest", str(first), str(more), "--quiet", index=index)
