@@ -26,6 +26,7 @@ _MONTH = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _YEAR = r"((?:19|20)\d{2})"
+YEAR_GROUP = _YEAR  # a year of this century or the last, as one regex group; series.py reads periods with it
 
 RECENT = re.compile(r"\b(latest|most recent|newest|recently|currently|now|this week|today)\b", re.IGNORECASE)
 SINCE = re.compile(rf"\b(?:since|after|from)\s+(?:{_MONTH}\s+)?{_YEAR}\b", re.IGNORECASE)

@@ -22,12 +22,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import MONTHS
+from .dates import MONTHS, WEEKDAYS, YEAR_GROUP
 from .facts import FIGURE, find_figures
 
 _MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-_YEAR = r"((?:19|20)\d{2})"
-_WEEKDAY = r"(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?"
+_YEAR = YEAR_GROUP
+_WEEKDAY = r"(?:(?:" + "|".join(sorted(WEEKDAYS, key=len, reverse=True)) + r"),?\s+)?"
 WEEK_ENDED = re.compile(rf"\bweek (?:ended|ending|to)\s+{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:,?\s+{_YEAR})?", re.I)
 DAY_WEEK = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\s+week\b", re.I)
 MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
