@@ -14,6 +14,7 @@ deletes the copies an add has used. Saving and ingesting uploads is `uploads.py`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -84,10 +85,8 @@ def undotted(path: Path, folder: Path) -> Path:
 def _remove_if_empty(path: Path, folder: Path) -> None:
     """Gradio keeps each upload in a folder of its own; drop that folder once it is empty."""
     if path != folder and path.is_relative_to(folder):
-        try:
+        with contextlib.suppress(OSError):  # not empty, or gone
             path.rmdir()
-        except OSError:  # not empty, or gone
-            pass
 
 
 class IncomingGuard:

@@ -267,7 +267,7 @@ class Retriever:
                 scored = self.lexical.nearest(
                     vector, pool, where=filters.sql(), at_most=WIDE_WINDOW_SHARE * self.lexical.count()
                 )
-                if scored is not None and (scored or self.store.count()):
+                if scored is not None and (scored or self.lexical.count()):  # an empty window; Chroma's count costs ms
                     return [chunk_id for chunk_id, _ in scored]
                 if self.lexical.vectors_complete():  # a wide window: most passages pass the filter
                     wide = [p for p in self.store.search(vector, pool * WIDE_WINDOW_OVERFETCH) if filters.admits(p)]

@@ -253,8 +253,7 @@ class NewsStore:
             self.lexical.replace_sources(batch, rows)
             if self.duplicates is not None:
                 self.duplicates.remove(batch)
-                for source, (text, date_num) in article_texts(rows).items():
-                    self.duplicates.add(source, text, date_num)
+                self._sign(rows)
         self.state.record(stamps)
 
     def _rebuild(self, progress: bool) -> None:
@@ -279,9 +278,13 @@ class NewsStore:
         bar.close()
         if self.duplicates is not None:
             self.duplicates.clear()
-            for source, (text, date_num) in article_texts(texts).items():
-                self.duplicates.add(source, text, date_num)
+            self._sign(texts)
         self._reconcile(hashes)
+
+    def _sign(self, rows: Iterable[Row]) -> None:
+        """Write the near-duplicate signatures of the articles whose chunks these rows are."""
+        for source, (text, date_num) in article_texts(rows).items():
+            self.duplicates.add(source, text, date_num)
 
     def _reconcile(self, hashes: dict[str, set[str]]) -> None:
         """Make the manifest say what Chroma holds (source -> its chunks' hashes), and note it all as applied.
