@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from .answer_view import source_card
 from .series import Reading
 from .timelines import Timeline
-from .ui import source_card
 
 PLOT_WIDTH, PLOT_HEIGHT, MARGIN = 640, 220, 48
 

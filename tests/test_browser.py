@@ -354,8 +354,8 @@ def test_uploads_are_bounded_even_when_zipped(tmp_path, monkeypatch):
 
 
 def test_highlight_falls_back_to_the_sentences_sharing_most_words():
+    from qa.answer_view import source_card, support_spans
     from qa.types import Citation
-    from qa.ui import source_card, support_spans
 
     text = "Ministers met in Samarkand. Kazakhstan will supply rare earth metals to Europe. Trade grew by a third."
     cited = Citation(1, "a.txt", "T", "2022-11-18", text, 0.7)

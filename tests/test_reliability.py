@@ -611,7 +611,7 @@ PAYLOADS = [
 
 
 def test_an_html_article_loses_its_scripts_and_its_planted_instruction_is_not_obeyed(tmp_path):
-    from qa.ui import source_card
+    from qa.answer_view import source_card
 
     folder = tmp_path / "web"
     folder.mkdir()
