@@ -76,6 +76,11 @@ class CachedQueryEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return list(self._cached_query(text))
 
+    @property
+    def tokens_embedded(self) -> int:
+        """Tokens run through the model so far, for throughput figures; 0 where the runtime does not count them."""
+        return 0
+
     def _embed_query_uncached(self, text: str) -> tuple[float, ...]:
         return tuple(self.embed_documents([text])[0])
 
@@ -124,7 +129,10 @@ class OnnxEmbeddings(CachedQueryEmbeddings):
     whatever is ingested beside it. On 2 cores, over 3,000 Reuters passages, int8 ran
     50 passages/s one a call and 60/s in equal-length batches, against 32/s in padded
     batches of 64, which also peaked at 2.1 GB (ONNX Runtime keeps its largest
-    activations allocated) where one a call stayed near 200 MB.
+    activations allocated) where one a call stayed near 200 MB. Several texts are
+    embedded side by side, one call per core on a one-thread session, which gives the
+    same vectors bit for bit and ran 10% faster than one call at a time on both cores
+    (214 BBC passages: 6,560 against 5,950 tokens/s).
     """
 
     def __init__(
@@ -159,13 +167,18 @@ class OnnxEmbeddings(CachedQueryEmbeddings):
             return []
         return self.model.embed(texts, self.batch_size).tolist()
 
+    @property
+    def tokens_embedded(self) -> int:
+        """Tokens run through the model so far (0 before it loads), for throughput figures."""
+        return self._model.tokens_embedded if self._model is not None else 0
+
 
 class _OnnxModel:
     """Tokenizer, ONNX Runtime session and pooling for one exported model."""
 
     def __init__(self, folder: str, cache_dir: Path, quantized: bool, threads: int):
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401  (imported here so a missing one says what to install)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingDependencyError(
@@ -184,14 +197,22 @@ class _OnnxModel:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(self._max_tokens(root))
         self.tokenizer.no_padding()  # batches are of equal length (see `embed`)
+        self.quantized = quantized
+        self.path = onnx_model_file(str(root), cache_dir, quantized)
+        self.threads = threads or os.cpu_count() or 1
+        self.session = self._session(threads)  # one text (a question): every core on its matrix products
+        self._side_by_side = None  # a one-thread session, shared by `threads` calls at once (ingest)
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.dimensions = self.session.get_outputs()[0].shape[-1]
+        self.tokens_embedded = 0
+
+    def _session(self, threads: int):
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        self.quantized = quantized
-        path = onnx_model_file(str(root), cache_dir, quantized)
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
-        self.dimensions = self.session.get_outputs()[0].shape[-1]
+        return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: list[str], batch_size: int):
         """Unit vectors for `texts`, computed in batches of equal token count (so without padding)."""
@@ -201,18 +222,32 @@ class _OnnxModel:
         by_length: dict[int, list[int]] = {}
         for i, e in enumerate(encoded):
             by_length.setdefault(len(e.ids), []).append(i)
-        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        batches = []
         for length, members in by_length.items():
             # int8 quantises activations with one scale per call: one text a call keeps each vector
             # independent of its neighbours (re-ingests and parallel ingests agree exactly).
             rows = 1 if self.quantized else max(1, min(batch_size, TOKENS_PER_CALL // max(length, 1)))
-            for start in range(0, len(members), rows):
-                batch = members[start : start + rows]
-                ids = np.array([encoded[i].ids for i in batch], dtype=np.int64)
-                feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-                hidden = self.session.run(None, {name: feeds[name] for name in self.inputs})[0]
-                pooled = hidden.mean(axis=1)  # mean pooling: every token is real, none is padding
-                vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            batches += [members[start : start + rows] for start in range(0, len(members), rows)]
+        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
+
+        def run(batch: list[int], session) -> None:
+            ids = np.array([encoded[i].ids for i in batch], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, {name: feeds[name] for name in self.inputs})[0]
+            pooled = hidden.mean(axis=1)  # mean pooling: every token is real, none is padding
+            vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+        if len(batches) > 1 and self.threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            if self._side_by_side is None:
+                self._side_by_side = self._session(1)
+            with ThreadPoolExecutor(self.threads) as pool:  # ONNX Runtime releases the GIL while it runs
+                list(pool.map(lambda batch: run(batch, self._side_by_side), batches))
+        else:
+            for batch in batches:
+                run(batch, self.session)
+        self.tokens_embedded += sum(len(e.ids) for e in encoded)
         return vectors
 
     @staticmethod
