@@ -139,8 +139,11 @@ def _reporting_full_disk_while(items: Iterator, settings: Settings) -> Iterator:
 
 def ingest(paths: Iterable[str | Path], *, settings: Settings | None = None, progress: bool = True) -> "IngestSummary":
     """Add or update the articles under `paths` in the index; unchanged ones are skipped."""
-    from .ingestion import ingest_articles
+    from .ingestion import ingest_articles, unchanged_ingest
 
+    paths = list(paths)
+    if (unchanged := unchanged_ingest(paths, settings or load_settings())) is not None:
+        return unchanged  # nothing changed since the last ingest: neither store nor model was opened
     pipeline = get_pipeline(settings)
     with reporting_full_disk(pipeline.settings, "run the same ingest again: it ends as a clean one would"):
         return ingest_articles(paths, pipeline.store, pipeline.embeddings, pipeline.settings, progress=progress)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from . import ledger
 from .dates import date_number
 from .duplicates import DuplicateIndex
 from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
@@ -102,6 +103,7 @@ class NewsStore:
     # Reopens the Chroma client, for an embedded store another process wrote to: a client sees other
     # processes' rows, but not their vectors, until it is reopened. None for a server.
     reopen: Callable[[], tuple[Any, Manifest]] | None = None
+    ledger: Path | None = None  # the last ingest's record (`ledger.py`), dropped before any write
     opened_at: float = field(default_factory=time.time)  # when the Chroma client was (re)opened
     looked_at: float = field(default_factory=time.time)  # this process's last read of the manifest
     _sync_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -145,6 +147,7 @@ class NewsStore:
         """
         if not chunks:
             return {}
+        ledger.forget(self.ledger)
         self.collection.upsert(
             ids=[c.id for c in chunks],
             embeddings=vectors,
@@ -174,6 +177,7 @@ class NewsStore:
     def delete_sources(self, sources: Iterable[str]) -> None:
         sources = list(sources)
         if sources:
+            ledger.forget(self.ledger)
             self.collection.delete(where={"source": {"$in": sources}})
             if self.lexical is not None:
                 self.lexical.delete_sources(sources)
@@ -183,6 +187,7 @@ class NewsStore:
 
     def delete_stale(self, source: str, current_hash: str) -> None:
         """Remove the chunks of `source` left from an earlier version of the article."""
+        ledger.forget(self.ledger)
         self.collection.delete(where={"$and": [{"source": source}, {"article_hash": {"$ne": current_hash}}]})
         if self.lexical is not None:
             self.lexical.delete_stale(source, current_hash)
@@ -416,6 +421,7 @@ def open_store(settings: Settings, embeddings: Embeddings, model_name: str) -> N
     store = NewsStore(
         vectorstore=vectorstore, location=location, lexical=LexicalIndex(path), duplicates=DuplicateIndex(path),
         manifest=manifest, state=SyncState(path), reopen=None if settings.chroma_host else reopen,
+        ledger=ledger.ledger_path(settings),
     )
     store.sync_side_indexes()
     return store
