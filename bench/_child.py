@@ -1,6 +1,6 @@
 """One measured run in a fresh process, started by bench/speed.py; prints its result as JSON on the last stdout line.
 
-Usage: python bench/_child.py TASK JSON_ARGUMENTS, TASK one of prepare, ingest, baseline, query,
+Usage: python bench/_child.py TASK JSON_ARGUMENTS, TASK one of prepare, limit, ingest, baseline, query,
 answer, window_query.
 Timers start after the imports and include model loading; every result carries the
 process's own peak RSS (ru_maxrss), so runs never share memory figures. The embedding
@@ -51,7 +51,62 @@ def run_ingest(paths: list[str], index_dir: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "articles": summary.articles, "added": summary.added, "unchanged": summary.unchanged,
             "skipped": len(summary.skipped), "chunks_written": summary.chunks_written,
-            "chunks_total": summary.chunks_total, **runtime(settings)}
+            "chunks_total": summary.chunks_total, "passages_reused": summary.passages_reused,
+            "tokens_embedded": summary.tokens_embedded, "embed_s": summary.embed_seconds, **runtime(settings)}
+
+
+LIMIT_TOKENS = (256, 512, 2048)  # rows of the product: one long passage, a few, many (the best one is the limit)
+LIMIT_RUNS = 20
+
+
+def run_limit() -> dict[str, Any]:
+    """The machine's matrix-product speed through ONNX Runtime (all cores), fp32 and int8, and what it allows MiniLM.
+
+    MiniLM's largest product (tokens x hidden times hidden x FFN width) as one MatMul (fp32) and one
+    MatMulInteger (uint8 x int8, what the int8 model runs) on random data, for each row count in
+    LIMIT_TOKENS; the best of LIMIT_RUNS runs of the best row count. Tokens/s is that speed over
+    MiniLM's matrix-product FLOPs per token (attention scores, softmax, GELU and layer norms left out).
+    """
+    import numpy as np
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    from qa.embeddings import resolve_model_path
+
+    rng = np.random.default_rng(0)
+    config = json.loads((Path(resolve_model_path(load_settings().embedding_model)) / "config.json").read_text())
+    hidden, ffn, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    flops_per_token = 2 * layers * (4 * hidden * hidden + 2 * hidden * ffn)  # Q, K, V, output; FFN in and out
+
+    def ops_per_s(op: str, a: np.ndarray, b: np.ndarray, out_type: int, extra: list) -> float:
+        m, k = a.shape
+        n = b.shape[1]
+        inputs = [helper.make_tensor_value_info("a", helper.np_dtype_to_tensor_dtype(a.dtype), [m, k])]
+        graph = helper.make_graph(
+            [helper.make_node(op, ["a", "b", *[t.name for t in extra]], ["c"])], "limit", inputs,
+            [helper.make_tensor_value_info("c", out_type, [m, n])], [numpy_helper.from_array(b, "b"), *extra])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session.run(None, {"a": a})
+        best = min(seconds_of(lambda: session.run(None, {"a": a})) for _ in range(LIMIT_RUNS))
+        return 2 * m * k * n / best
+
+    zero_points = [numpy_helper.from_array(np.array(128, dtype=np.uint8), "a_zero"),
+                   numpy_helper.from_array(np.array(0, dtype=np.int8), "b_zero")]
+    fp32 = {m: ops_per_s("MatMul", rng.standard_normal((m, hidden), dtype=np.float32),
+                         rng.standard_normal((hidden, ffn), dtype=np.float32), TensorProto.FLOAT, [])
+            for m in LIMIT_TOKENS}
+    int8 = {m: ops_per_s("MatMulInteger", rng.integers(0, 256, (m, hidden), dtype=np.uint8),
+                         rng.integers(-128, 128, (hidden, ffn), dtype=np.int8), TensorProto.INT32, zero_points)
+            for m in LIMIT_TOKENS}
+    return {"shape": [hidden, ffn], "tokens_tried": list(LIMIT_TOKENS), "flops_per_token": flops_per_token,
+            "fp32_gflops_by_tokens": {m: v / 1e9 for m, v in fp32.items()},
+            "int8_gops_by_tokens": {m: v / 1e9 for m, v in int8.items()},
+            "fp32_gflops": max(fp32.values()) / 1e9, "int8_gops": max(int8.values()) / 1e9,
+            "fp32_tokens_per_s": max(fp32.values()) / flops_per_token,
+            "int8_tokens_per_s": max(int8.values()) / flops_per_token}
 
 
 def run_baseline(paths: list[str], persist_dir: str) -> dict[str, Any]:
@@ -137,7 +192,8 @@ def run_answer(index_dir: str, questions: list[str], warm_up: str, llm: str) -> 
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "prepare": run_prepare, "ingest": run_ingest, "baseline": run_baseline, "query": run_query, "answer": run_answer,
+    "prepare": run_prepare, "limit": run_limit, "ingest": run_ingest,
+    "baseline": run_baseline, "query": run_query, "answer": run_answer,
     "window_query": run_window_query,
 }
 

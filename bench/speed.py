@@ -113,23 +113,42 @@ class Bench:
 def part_ingest(bench: Bench) -> list[dict[str, Any]]:
     for backend in bench.backends:
         run_child("prepare", {}, backend=backend)  # a first ONNX use exports the model: not part of any ingest
+    limit = run_child("limit", {})
     rows = []
     for corpus in bench.corpora:
         paths = bench.corpus_paths(corpus)
         for backend in bench.backends:
             kept = bench.index(corpus) if backend == bench.default_backend else None
             for row in ingest_twice(bench, corpus, paths, backend, kept):
+                tokens_per_s = rate(row["tokens_embedded"], row["embed_s"]) if row.get("tokens_embedded") else None
                 rows.append({**row, "articles_per_s": rate(row["articles"], row["seconds"]),
-                             "chunks_per_s": rate(row["chunks_written"], row["seconds"])})
+                             "chunks_per_s": rate(row["chunks_written"], row["seconds"]),
+                             "tokens_per_s": tokens_per_s})
     print(markdown_table(
-        ["corpus", "backend", "run", "articles", "chunks written", "ingest s", "process s", "articles/s", "chunks/s",
-         "peak RSS MB"],
-        [[r["corpus"], r["backend"], r["run"], fmt(r["articles"]), fmt(r["chunks_written"]), fmt(r["seconds"]),
-          fmt(r["process_s"]), fmt(r["articles_per_s"]), fmt(r["chunks_per_s"]), fmt(r["peak_rss_mb"], 0)]
-         for r in rows]))
+        ["corpus", "backend", "run", "articles", "chunks written", "reused vectors", "ingest s", "process s",
+         "articles/s", "chunks/s", "embedding tokens/s", "peak RSS MB"],
+        [[r["corpus"], r["backend"], r["run"], fmt(r["articles"]), fmt(r["chunks_written"]),
+          fmt(r.get("passages_reused")), fmt(r["seconds"]), fmt(r["process_s"]), fmt(r["articles_per_s"]),
+          fmt(r["chunks_per_s"]), fmt(r["tokens_per_s"]), fmt(r["peak_rss_mb"], 0)] for r in rows]))
     print("\nprocess s: the child process from start to exit (imports included); "
-          "ingest s: the `ingest()` call, model load included.")
-    return rows
+          "ingest s: the `ingest()` call, model load included; reused vectors: passages written with the vector of "
+          "the same embedded text earlier in the run; embedding tokens/s: tokens the model ran over the seconds "
+          "spent waiting for vectors.")
+    for first, again in zip(rows[::2], rows[1::2], strict=False):
+        if first["run"] == "cold" and again["run"] == "re-ingest":
+            print(f"{first['corpus']} ({first['backend']}): the unchanged re-ingest took {fmt(again['seconds'], 2)} s, "
+                  f"{fmt(ratio(first['seconds'], again['seconds']), 0)}x faster than the first ingest.")
+    print(f"\nMachine limit through ONNX Runtime (tokens x {limit['shape'][0]} times {limit['shape'][0]} x "
+          f"{limit['shape'][1]} matrix products for {', '.join(map(str, limit['tokens_tried']))} tokens, all cores, "
+          f"the best): fp32 {fmt(limit['fp32_gflops'])} GFLOP/s = {fmt(limit['fp32_tokens_per_s'])} MiniLM "
+          f"tokens/s; int8 {fmt(limit['int8_gops'])} GOP/s = {fmt(limit['int8_tokens_per_s'])} tokens/s "
+          f"({fmt(limit['flops_per_token'] / 1e6, 1)} MFLOP of matrix products per token).")
+    for r in rows:
+        if r["tokens_per_s"]:
+            bound = limit["int8_tokens_per_s" if r["backend"] == "onnx-int8" else "fp32_tokens_per_s"]
+            print(f"{r['corpus']} {r['run']} ({r['backend']}): embedding ran {fmt(r['tokens_per_s'])} tokens/s, "
+                  f"{fmt(100 * r['tokens_per_s'] / bound, 0)}% of that limit.")
+    return [*rows, {"run": "limit", **limit}]
 
 
 def ingest_twice(bench: Bench, corpus: str, paths: list[str], backend: str, kept: Path | None) -> list[dict[str, Any]]:
