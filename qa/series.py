@@ -36,10 +36,20 @@ QUARTER = re.compile(rf"\b(first|second|third|fourth) quarter(?: of)?(?:\s+{_YEA
 MONTH_YEAR = re.compile(rf"\b(?:in|for|during) {_MONTH}(?:,?\s+{_YEAR})?", re.I)
 YEAR_ONLY = re.compile(rf"\b(?:in|for|during|of) {_YEAR}\b", re.I)
 _QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
-# Words before a figure that make it the level reached, not the change: "rose 2.1 billion dlrs TO 736.7 billion".
+# Words before a figure that make it the level reached, not the change: "rose 2.1 billion dlrs TO 736.7 billion",
+# "fell by 38 to a total of 801".
 LEVEL_BEFORE = re.compile(
     r"\b(?:to|averaged?|average|total(?:l?ed)?|amounted to|stood at|reached|at|was|were)\s+"
-    r"(?:a |an )?(?:seasonally adjusted |revised |record |new )?$",
+    r"(?:a |an )?(?:seasonally adjusted |revised |record |new )?(?:total of )?$",
+    re.I,
+)
+# Words before a figure that make it the change, not the level: "Money Supply RISES 2.1 Billion Dlrs", "fell BY 38".
+# A sentence with no level but a change in an amount reports no level (a headline flash): its change is left out
+# of the series rather than plotted beside levels. A change in percent stays: growth is what such series report.
+CHANGE_BEFORE = re.compile(
+    r"\b(?:rose|rises?|risen|fell|falls?|fallen|increased?|increases|decreased?|decreases|declined?|declines|"
+    r"dropped|drops?|gained|gains?|lost|loses|climbed|climbs?|slipped|slips?|jumped|jumps?|plunged?|plunges|"
+    r"up|down|off)\s+(?:by\s+)?(?:a |an )?(?:seasonally adjusted |revised )?$",
     re.I,
 )
 CURRENCY_AFTER = re.compile(r"\s*(dlrs?|dollars?|yen|marks|francs|stg|euros?|pounds|tenge)\b", re.I)
@@ -47,7 +57,10 @@ CURRENCY_AFTER = re.compile(r"\s*(dlrs?|dollars?|yen|marks|francs|stg|euros?|pou
 _EARLIER = r"(?:previous|prior|preceding) (week|month)"
 REVISED_EARLIER = re.compile(rf"\b{_EARLIER}'s [^.;]{{0,60}}?\brevised (?:up |down )?to ", re.I)
 FROM_EARLIER = re.compile(rf"\bfrom (?:a |an )?(?:revised )?(?=\S+[^.;]{{0,30}}? in the {_EARLIER})", re.I)
-SAME_VALUE = 1e-3  # relative difference under which two reports give the same value (rounding)
+# Two reports give the same value when they differ by no more than rounding to the coarser figure as written
+# ("737 billion" beside "736.7 billion"); "736.6" beside "736.7" is a revision. (A fixed relative tolerance of
+# 1e-3 called the dev set's known M-1 revision, 736.7 -> 736.6 billion, the same value.)
+_MANTISSA = re.compile(r"\d[\d,]*(?:\.(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ class Disagreement:
     def revisions(self) -> tuple[Reading, ...]:
         """The readings published after the first one whose value differs from it."""
         first = self.readings[0]
-        return tuple(r for r in self.readings[1:] if r.published > first.published and not _same(r.value, first.value))
+        return tuple(r for r in self.readings[1:] if r.published > first.published and not _same(r, first))
 
     def describe(self) -> str:
         parts = []
@@ -96,8 +109,18 @@ class Disagreement:
         return f"Reports differ for {self.period.label}: " + "; ".join(parts) + "."
 
 
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=SAME_VALUE)
+def _same(a: Reading, b: Reading) -> bool:
+    """Do two readings give one value, up to the rounding of the coarser one as written?"""
+    return abs(a.value - b.value) <= max(_rounding(a), _rounding(b)) / 2 or math.isclose(a.value, b.value)
+
+
+def _rounding(reading: Reading) -> float:
+    """The step of the last digit written: 1e8 for "736.7 billion dlrs", 100 for "332,900"."""
+    match = _MANTISSA.search(reading.written)
+    mantissa = float(match.group(0).replace(",", "")) if match else 0.0
+    if not mantissa:
+        return 0.0
+    return abs(reading.value / mantissa) * 10 ** -len(match.group(1) or "")
 
 
 def _resolve_year(month: int, day: int, published: date) -> date | None:
@@ -184,9 +207,16 @@ def read_figure(sentence: str, published: str) -> tuple[float, str, str, Period 
     amounts = _amounts(sentence)
     if not amounts:
         return None
-    levels = [a for a in amounts if LEVEL_BEFORE.search(sentence[max(0, a[0].start() - 40): a[0].start()])]
-    match, value, unit = (levels or amounts)[0]
+    levels = [a for a in amounts if LEVEL_BEFORE.search(_before_figure(sentence, a[0]))]
+    others = [a for a in amounts if a[2] == "%" or not CHANGE_BEFORE.search(_before_figure(sentence, a[0]))]
+    if not (levels or others):
+        return None
+    match, value, unit = (levels or others)[0]
     return value, unit, _written(sentence, match), read_period(sentence, published)
+
+
+def _before_figure(sentence: str, match: re.Match) -> str:
+    return sentence[max(0, match.start() - 40): match.start()]
 
 
 def _written(sentence: str, match: re.Match) -> str:
@@ -232,6 +262,6 @@ def disagreements(readings: list[Reading]) -> list[Disagreement]:
             continue
         values = [r.value for r in group]
         comparable = min(values) > 0 and max(values) / min(values) < 10  # a level beside a change is no disagreement
-        if comparable and any(not _same(v, values[0]) for v in values[1:]):
+        if comparable and any(not _same(r, group[0]) for r in group[1:]):
             found.append(Disagreement(group[0].period, tuple(group)))
     return sorted(found, key=lambda d: d.period.end)
