@@ -26,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.llms import BaseLLM
 
 from . import policy
+from .change_answers import answer_from_timeline, change_question
 from .citations import cite, strip_passage_headers
 from .compose import compose_answer
 from .embeddings import make_embeddings
@@ -98,6 +99,11 @@ class Pipeline:
                filters: Filters | None = None) -> Iterator[str | Answer]:
         """Yield the checked answer text as it grows, sentence by sentence, then the finished `Answer`."""
         question = clean_question(question)
+        # A question of change ("how did ... change", "when did ... first") is answered from its topic's timeline.
+        if (asked := change_question(question, filters)) and (told := answer_from_timeline(self, question, asked)):
+            yield told.text
+            yield told
+            return
         passages = self.retrieve(question, k=k, history=history, filters=filters)
         relevant = [p for p in passages if p.score >= self.settings.min_score]
         embed = remember_vectors(self.embeddings.embed_documents)  # ranking and grounding embed the same sentences

@@ -115,6 +115,7 @@ class Route(str, Enum):
     QUOTED = "quoted"  # the evidence quoted, by design (QA_LLM=extractive)
     FALLBACK_QUOTED = "fallback_quoted"  # the evidence quoted because the LLM's text failed the check or the LLM failed
     ABSTAINED = "abstained"  # the articles do not answer the question
+    TIMELINE = "timeline"  # a question of change, answered by the dated reports on its topic (change_answers.py)
 
 
 @dataclass

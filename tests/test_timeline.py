@@ -14,9 +14,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from qa.change_answers import change_question
 from qa.series import Reading, disagreements, earlier_readings, read_figure, read_period
 from qa.timeline_eval import score_timeline, summarise
-from qa.timelines import grain_for, group_label
+from qa.timelines import grain_for, group_label, names_mentioned, topic_names
 
 WEEK_ONE = """Ruritania money supply rises in week
 
@@ -29,6 +30,19 @@ WEEK_TWO = """Ruritania money supply falls in week
 date 2024-03-14
 Ruritania's M-2 money supply fell 100 mln dlrs to 12.6 billion dlrs in the week ended March 11, the central bank said.
 The previous week's M-2 level was revised to 12.7 billion dlrs from 12.5 billion dlrs.
+"""
+
+# The same measure of a neighbouring place, and commentary that names the figures only in its body: neither is
+# a report in Ruritania's series.
+NEIGHBOUR = """Freedonia money supply rises in week
+
+date 2024-03-08
+Freedonia's M-2 money supply rose 200 mln dlrs to 8.1 billion dlrs in the week ended March 4, the central bank said.
+"""
+COMMENTARY = """Economists see steady policy after data
+
+date 2024-03-15
+Economists said the central bank's weekly data, including Ruritania's M-2 money supply, suggested no change in policy.
 """
 
 
@@ -51,6 +65,24 @@ def test_a_span_of_months_a_count_and_a_labelled_number():
     assert read_figure("CANADA 91-DAY T-BILLS AVERAGE 7.29 PCT, MAKING BANK RATE 7.54 PCT", "1987-03-05")[:2] == (
         7.29, "%")
     assert read_figure("The meeting took place on March 16, 2023.", "2023-03-17") is None
+
+
+def test_a_total_is_the_level_and_a_flash_of_only_the_change_gives_no_level():
+    assert read_figure("The number of active rotary rigs fell by 38 to a total of 801, against 1,248 working rigs one "
+                       "year ago, Hughes Tool Co said.", "1987-03-02")[:3] == (801, "", "801")
+    assert read_figure("U.S. M-1 Money Supply Rises 2.1 Billion Dlrs In Feb 16 Week, Fed Says", "1987-02-26") is None
+    assert read_figure("Japan February Money Supply Rises 8.8 Pct", "1987-03-17")[:2] == (8.8, "%")
+
+
+def test_the_names_a_topic_qualifies_its_measure_with_must_be_mentioned():
+    assert topic_names("Canadian M-1 money supply each week") == ["Canadian"]
+    assert topic_names("U.S. M-1 money supply reported by the Fed each week") == ["U.S."]  # the Fed reports it
+    assert topic_names("U.S. drilling rig count by Hughes Tool") == ["U.S."]
+    assert topic_names("Kazakhstan trade turnover with Europe") == ["Kazakhstan", "Europe"]
+    assert names_mentioned(["Canadian"], "Canada's M-1 money supply rose") and names_mentioned(
+        ["Kazakhstan", "Europe"], "Kazakhstan's trade with European countries")
+    assert not names_mentioned(["Canadian"], "U.S. M-1 money supply rose 2.1 billion dlrs")
+    assert not names_mentioned(["U.S."], "Thai M-1 money supply rises in January")
 
 
 def test_a_december_week_said_in_january_is_last_year():
@@ -79,6 +111,29 @@ def test_a_later_report_of_another_value_for_the_same_period_is_a_revision():
     assert disagreements([first, same]) == []
 
 
+def test_a_revision_in_the_last_digit_is_a_revision_and_a_rounded_report_is_not():
+    period = read_period("in the February 16 week", "1987-02-26")
+    first = Reading(736.7e9, "dlrs", "736.7 billion dlrs", period, "1987-02-26", "a", 1, "…")
+    revised = Reading(736.6e9, "dlrs", "736.6 billion dlrs", period, "1987-03-05", "b", 2, "…", earlier=True)
+    rounded = Reading(737e9, "dlrs", "737 billion dlrs", period, "1987-03-06", "c", 3, "…")
+    [found] = disagreements([first, revised])
+    assert found.revisions == (revised,)
+    assert disagreements([first, rounded]) == []
+
+
+def test_questions_of_change_and_the_dates_they_name():
+    asked = change_question("How has Ruritania's M-2 money supply changed since March 2024?")
+    assert asked.filters.date_from == "2024-03-01" and "2024" not in asked.topic
+    assert change_question("How did Kazakhstan-EU trade develop?").topic == "How did Kazakhstan-EU trade develop?"
+    assert change_question("When was the Mittal job-cut figure first reported?") is not None
+    assert change_question("What has happened to the Canadian dollar since March 1987?") is not None
+    for one_fact in ("Since May 1987, what minimum bid rate did the Bundesbank set?",
+                     "How many bushels of corn were inspected since July 1987?",
+                     "When did Airbus aim to make first deliveries of the A340?", "How did it change?",
+                     "What was Kazakhstan's trade turnover with Europe in 2023?"):
+        assert change_question(one_fact) is None, one_fact
+
+
 def test_grouping_follows_the_span():
     assert grain_for("1987-03-01", "1987-03-20") == "day"
     assert grain_for("1987-02-26", "1987-06-19") == "week"
@@ -89,16 +144,18 @@ def test_grouping_follows_the_span():
 
 @pytest.fixture(scope="module")
 def revised_index(tmp_path_factory):
-    """An index of two weekly reports, the second revising the first's figure."""
+    """An index of two weekly reports, the second revising the first's figure, beside a neighbouring country's
+    report and a commentary."""
     from qa import ingest
     from qa.settings import Settings
 
     folder = tmp_path_factory.mktemp("weekly") / "weekly"
     folder.mkdir()
-    (folder / "week-one.txt").write_text(WEEK_ONE, encoding="utf-8")
-    (folder / "week-two.txt").write_text(WEEK_TWO, encoding="utf-8")
+    for name, text in (("week-one", WEEK_ONE), ("week-two", WEEK_TWO), ("neighbour", NEIGHBOUR),
+                       ("commentary", COMMENTARY)):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
     settings = Settings(index_dir=tmp_path_factory.mktemp("weekly-index"))
-    assert ingest([folder], settings=settings, progress=False).added == 2
+    assert ingest([folder], settings=settings, progress=False).added == 4
     return settings
 
 
@@ -117,6 +174,20 @@ def test_reports_that_differ_are_shown_both_with_citations(revised_index):
     rows = result.series_rows()
     assert [(row["period_end"], row["value"], row["revision"]) for row in rows] == [
         ("2024-03-04", 12.5e9, False), ("2024-03-04", 12.7e9, True), ("2024-03-11", 12.6e9, False)]
+
+
+def test_a_question_of_change_is_answered_from_the_timeline_with_both_reports_cited(revised_index):
+    from qa import answer
+    from qa.types import Route
+
+    result = answer("How did Ruritania's M-2 money supply change?", settings=revised_index)
+    assert result.route is Route.TIMELINE and not result.abstained
+    lines = result.text.splitlines()
+    assert lines[0].startswith("7 March 2024: Ruritania's M-2 money supply rose") and lines[0].endswith("[1]")
+    assert lines[1].startswith("14 March 2024: Ruritania's M-2 money supply fell") and lines[1].endswith("[2]")
+    assert "Reports differ for the week ended 2024-03-04" in result.text and "(revision)" in result.text
+    assert [(c.number, c.date) for c in result.citations] == [(1, "2024-03-07"), (2, "2024-03-14")]
+    assert [p.source for p in result.passages] == [c.source for c in result.citations]
 
 
 def test_cli_prints_the_timeline_and_exports_csv_and_json(revised_index, monkeypatch):
