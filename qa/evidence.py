@@ -82,6 +82,15 @@ _MONTH_OR_DAY = re.compile(
 )
 
 
+# A number joined to the word it measures: "45-minute", "17-year-old".
+_MEASURE_COMPOUND = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:-[a-z]+)+\b", re.I)
+
+
+def _asks_measure(compound: str, question_words: set[str]) -> bool:
+    """Does the question ask for what the compound measures ("how many minutes" for "45-minute", "how old")?"""
+    return any(w in question_words or w + "s" in question_words for w in compound.lower().split("-")[1:])
+
+
 def question_kind(question: str) -> Kind:
     """The kind of answer the question asks for, from its earliest question phrase ("who ... when" asks who).
 
@@ -97,11 +106,16 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
     """Does the sentence state something of `kind` that the question does not already state?"""
     if kind in (Kind.QUANTITY, Kind.PERCENT):
         asked = find_figures(question)
+        # "a 45-minute gig", "the 17-year-old" measure something the question did not ask about.
+        words = lower_words(question)
+        sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), words) else " ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
         if kind is Kind.PERCENT:
             return any(f.percent for f in new)
-        # A bare year or day of the month is a date, not an amount.
-        return any(f.scaled or f.percent or not _looks_like_date(f.mantissa) or "," in f.written for f in new)
+        # A bare year or day of the month is a date, not an amount; "$15" is an amount.
+        return any(
+            f.scaled or f.percent or f.currency or not _looks_like_date(f.mantissa) or "," in f.written for f in new
+        )
     if kind is Kind.TIME:
         asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
         return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))

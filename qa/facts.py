@@ -31,6 +31,7 @@ _SCALES = {
     "trn": 1e12,
 }
 _PERCENT = {"%", "percent", "per cent", "pct"}
+CURRENCY_SIGNS = "$€£¥"
 FIGURE = re.compile(
     r"(?<![\w.])(?:[$€£¥]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b"
@@ -90,6 +91,11 @@ class Figure:
     mantissa: float  # the number as printed: 40.2
     percent: bool
     scaled: bool
+
+    @property
+    def currency(self) -> bool:
+        """Is it written as money ("$15", "£2.5m")?"""
+        return self.written[:1] in CURRENCY_SIGNS
 
     def found_in(self, figures: Sequence["Figure"]) -> bool:
         """Does any of `figures` state this figure? A bare number matches the same number at any scale."""

@@ -95,7 +95,7 @@ WORD = re.compile(r"[\w$%.,]+")
 # Function words: they carry no topic, so BM25 queries and word-overlap scores leave them out.
 STOPWORDS = frozenset(
     "the a an and or of to in on at for by with from as is are was were be been has have had that this "
-    "which who whom what when where why how it its their his her they he she we you i not also than "
+    "which who whom whose what when where why how it its their his her they he she we you i not also than "
     "into about after before during over under more most such other some any all can could would should "
     "did do does will then there these those".split()
 )
