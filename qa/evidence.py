@@ -86,9 +86,9 @@ _MONTH_OR_DAY = re.compile(
 _MEASURE_COMPOUND = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:-[a-z]+)+\b", re.I)
 
 
-def _asks_measure(compound: str, question_words: set[str]) -> bool:
-    """Does the question ask for what the compound measures ("how many minutes" for "45-minute", "how old")?"""
-    return any(w in question_words or w + "s" in question_words for w in compound.lower().split("-")[1:])
+def _asks_measure(compound: str, question_terms: set[str]) -> bool:
+    """Does the question (its `_terms`) ask for what the compound measures ("how many minutes" for "45-minute")?"""
+    return any(_stem(w) in question_terms for w in compound.lower().split("-")[1:])
 
 
 def question_kind(question: str) -> Kind:
@@ -107,8 +107,8 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
     if kind in (Kind.QUANTITY, Kind.PERCENT):
         asked = find_figures(question)
         # "a 45-minute gig", "the 17-year-old" measure something the question did not ask about.
-        words = lower_words(question)
-        sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), words) else " ", sentence)
+        terms = _terms(question)
+        sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), terms) else " ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
         if kind is Kind.PERCENT:
             return any(f.percent for f in new)

@@ -33,7 +33,7 @@ _SCALES = {
 _PERCENT = {"%", "percent", "per cent", "pct"}
 CURRENCY_SIGNS = "$€£¥"
 FIGURE = re.compile(
-    r"(?<![\w.])(?:[$€£¥]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?<![\w.])(?:[" + CURRENCY_SIGNS + r"]\s?)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:(?P<abbrev>bn|mn|mln|bln|trn|tn|k|m|b)\b"
     r"|\s?(?P<word>%|per ?cent\b|pct\b|thousand\b|million\b|billion\b|trillion\b|mln\b|bln\b|bn\b)"
     r"|(?:st|nd|rd|th)\b)?",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from .dates import MONTHS, WEEKDAYS
 from .evidence import Candidate, Kind, Weights, offers_kind, question_kind
-from .facts import entity_in, find_entities, find_figures, mentioned
+from .facts import Figure, entity_in, find_entities, find_figures, mentioned
 from .text import STOPWORDS, content_words, squash
 from .types import Passage, Route
 
@@ -126,20 +126,19 @@ def missing_terms(question: str, passages: list[Passage]) -> list[str]:
     A year the passages do not state is not counted: BBC stories carry no date and seldom
     repeat the year they were written in.
     """
-    missing = _missing_figures(question, passages)
-    _, words = mentioned(passages)
+    figures, words = mentioned(passages)
+    missing = _missing_figures(find_figures(question), figures)
     # A month or weekday is a time, which the date window checks, not a name the text must repeat.
     names = [e for e in find_entities(question) if e.lower() not in MONTHS and e.lower() not in WEEKDAYS]
     absent = [e for e in names if len(e) >= MIN_MISSING_NAME_CHARS and not entity_in(e, words)]
     return missing + [e for e in absent if not _surname_mentioned(e, question, words)]
 
 
-def _missing_figures(question: str, passages: list[Passage]) -> list[str]:
-    """The question's figures that the passages do not state; a bare year is not counted (see `missing_terms`)."""
-    figures, _ = mentioned(passages)
+def _missing_figures(asked: list[Figure], stated: list[Figure]) -> list[str]:
+    """The question's figures (`asked`) that `stated` lacks; a bare year is not counted (see `missing_terms`)."""
     return [
-        f.written for f in find_figures(question)
-        if not f.found_in(figures) and not (f.mantissa.is_integer() and 1900 <= f.mantissa <= 2100 and not f.scaled)
+        f.written for f in asked
+        if not f.found_in(stated) and not (f.mantissa.is_integer() and 1900 <= f.mantissa <= 2100 and not f.scaled)
     ]
 
 
@@ -173,12 +172,13 @@ def choose_evidence(
     # thing by another name ("Yuganskneftegas") and was dropped (BBC accuracy 0.83 -> 0.80), as was
     # skipping sentences that name only other years than the question's (sample 0.90 -> 0.80:
     # "less than in 2022" sits in the sentence answering for 2023).
-    stated = {source: not _missing_figures(question, [p for p in passages if p.source == source])
-              for source in {p.source for p in passages}}
-    told = [c for c in ranked if stated[passages[c.passage].source]]
-    if ranked and not told:
-        return EvidenceChoice(reason=NOT_TOGETHER)
-    ranked = told
+    if asked := find_figures(question):
+        stated = {source: not _missing_figures(asked, mentioned([p for p in passages if p.source == source])[0])
+                  for source in {p.source for p in passages}}
+        told = [c for c in ranked if stated[passages[c.passage].source]]
+        if ranked and not told:
+            return EvidenceChoice(reason=NOT_TOGETHER)
+        ranked = told
     if not ranked or ranked[0].similarity < MIN_EVIDENCE_SIMILARITY:
         return EvidenceChoice(reason=NO_SENTENCE)
     best = ranked[0]
