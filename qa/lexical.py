@@ -12,6 +12,7 @@ Left out: fusion with dense results and what a filter means (`retrieval.py`), ph
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import threading
@@ -52,7 +53,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_
 # questions; see README, Performance).
 COMMON_WORD_PASSAGES = 2000
 MIN_QUERY_WORDS = 3
-QUERY_MEMO = 256  # questions whose pruned query is kept: a dated question searches twice
+QUERY_MEMO = 256  # questions whose pruned query is kept
+# Words whose passage count is remembered until the index changes. FTS5's vocabulary finds a word's count
+# by reading its whole posting list (5 ms for a question's words on Reuters-21578), and the costly words,
+# the common ones, are the ones questions share.
+COUNTS_KEPT = 50_000
 
 
 def query_words(question: str) -> list[str]:
@@ -73,12 +78,29 @@ class LexicalIndex:
         self.path = path
         self._db = sidedb.connect(path, _prepare)
         self.vectors = VectorFile(path.with_suffix(".vectors"))
-        self._queries: dict[str, str] = {}
         self._lock = threading.Lock()
+        # What is read from the tables and kept until they change (see `_fresh`).
+        self._writes = 0  # this connection's writes; another connection's show in PRAGMA data_version
+        self._seen: tuple[int, int] | None = None
+        self._queries: dict[str, str] = {}
+        self._doc_counts: dict[str, int] = {}
+        self._count: int | None = None
+        self._by_date: tuple[np.ndarray, np.ndarray] | None = None  # date_num ascending, and each row's rowid
+
+    def _fresh(self) -> None:
+        """Forget what was read from the tables if they changed since, here or in another process; lock held."""
+        seen = (self._writes, self._db.execute("PRAGMA data_version").fetchone()[0])
+        if seen != self._seen:
+            self._seen, self._count, self._by_date = seen, None, None
+            self._queries.clear()
+            self._doc_counts.clear()
 
     def count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM chunk_meta").fetchone()[0]
+            self._fresh()
+            if self._count is None:
+                self._count = self._db.execute("SELECT COUNT(*) FROM chunk_meta").fetchone()[0]
+            return self._count
 
     def newest_date(self) -> str:
         """The latest publication date in the index (ISO), or "" when nothing is dated."""
@@ -96,6 +118,7 @@ class LexicalIndex:
         placeholders = ", ".join("?" for _ in META_COLUMNS)
         slots, vectors = [], []
         with self._lock, self._db:
+            self._writes += 1
             for chunk_id, metadata, text, vector in rows:
                 old = self._db.execute("SELECT rowid FROM chunk_meta WHERE id = ?", (chunk_id,)).fetchone()
                 if old:
@@ -112,6 +135,7 @@ class LexicalIndex:
             self.vectors.write(slots, vectors)
 
     def _delete_rowids(self, rowids: list[int]) -> None:
+        self._writes += 1
         for rowid in rowids:
             self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (rowid,))
             self._db.execute("DELETE FROM chunk_meta WHERE rowid = ?", (rowid,))
@@ -135,20 +159,41 @@ class LexicalIndex:
         `where` is an SQL condition on the chunk columns (source, outlet, date_num) and its
         parameters, as `Filters.sql()` writes it; "" limits nothing.
         """
-        query = self._pruned_query(question)
-        if not query:
-            return []
-        condition, where_args = where
-        limits = f" AND ({condition})" if condition else ""
-        sql = (
-            "SELECT m.id, -bm25(chunk_text) FROM chunk_text JOIN chunk_meta m ON m.rowid = chunk_text.rowid "
-            f"WHERE chunk_text MATCH ?{limits} ORDER BY bm25(chunk_text) LIMIT ?"
-        )
+        return self.search_each(question, k, [where])[0]
+
+    def search_each(
+        self, question: str, k: int, wheres: Sequence[tuple[str, Sequence]]
+    ) -> list[list[tuple[str, float]]]:
+        """`search` under each of several conditions, from one pass over the question's posting lists.
+
+        FTS5 scores every passage holding a query word whatever the LIMIT, so a dated question's
+        search of the whole index and of its window share that work instead of doing it twice.
+        """
         with self._lock:
-            return [(row[0], float(row[1])) for row in self._db.execute(sql, [query, *where_args, k])]
+            query = self._pruned_query(question)
+            if not query:
+                return [[] for _ in wheres]
+            arms, params = [], [query]
+            for arm, (condition, where_args) in enumerate(wheres):
+                limits = f"WHERE {condition}" if condition else ""
+                arms.append(
+                    f"SELECT * FROM (SELECT {arm}, m.id, -h.score, h.rowid FROM hits h JOIN chunk_meta m "
+                    f"ON m.rowid = h.rowid {limits} ORDER BY h.score, h.rowid LIMIT ?)"
+                )
+                params += [*where_args, k]
+            sql = (
+                "WITH hits AS MATERIALIZED (SELECT rowid, bm25(chunk_text) AS score FROM chunk_text "
+                "WHERE chunk_text MATCH ?) " + " UNION ALL ".join(arms)
+            )
+            rows = self._db.execute(sql, params).fetchall()
+        found: list[list[tuple[str, float]]] = [[] for _ in wheres]
+        for arm, chunk_id, score, _ in sorted(rows, key=lambda row: (row[0], -row[2], row[3])):
+            found[arm].append((chunk_id, float(score)))
+        return found
 
     def _pruned_query(self, question: str) -> str:
-        """The MATCH query for the question without its common words (see COMMON_WORD_PASSAGES)."""
+        """The MATCH query for the question without its common words (see COMMON_WORD_PASSAGES); lock held."""
+        self._fresh()
         if question in self._queries:
             return self._queries[question]
         words = query_words(question)
@@ -164,29 +209,45 @@ class LexicalIndex:
         return query
 
     def _passage_counts(self, words: list[str]) -> dict[str, int]:
-        """word -> how many passages hold it, read from FTS5's vocabulary after stemming as the index does."""
-        with self._lock, self._db:
+        """word -> how many passages hold it, from FTS5's vocabulary after stemming as the index does; lock held."""
+        with self._db:
             self._db.execute("DELETE FROM temp.query_words")
             self._db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
             terms = dict(self._db.execute("SELECT doc, term FROM temp.query_terms").fetchall())
-            counts = {}
-            for i, word in enumerate(words):
-                row = self._db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (terms.get(i, ""),)).fetchone()
-                counts[word] = row[0] if row else 0
+        if len(self._doc_counts) >= COUNTS_KEPT:
+            self._doc_counts.clear()
+        counts = {}
+        for i, word in enumerate(words):
+            term = terms.get(i, "")
+            if term not in self._doc_counts:
+                row = self._db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (term,)).fetchone()
+                self._doc_counts[term] = row[0] if row else 0
+            counts[word] = self._doc_counts[term]
         return counts
 
     def nearest(
-        self, vector: list[float], k: int, *, where: tuple[str, Sequence], at_most: float | None = None
+        self,
+        vector: list[float],
+        k: int,
+        *,
+        where: tuple[str, Sequence],
+        dates: tuple[int, int] | None = None,
+        at_most: float | None = None,
     ) -> list[tuple[str, float]] | None:
         """(chunk id, cosine) of the k passages nearest `vector` among those the SQL condition admits, best first.
 
-        None when more than `at_most` passages are admitted, or the vector file lacks some (not yet filled,
-        or cut short): the caller searches another way.
+        `dates`, when the condition limits dates alone, is the same limit as the first and last
+        date_num admitted: the rows are then found in memory, not by SQL (20 ms for a window of
+        30,000 rows). None when more than `at_most` passages are admitted, or the vector file
+        lacks some (not yet filled, or cut short): the caller searches another way.
         """
         condition, where_args = where
-        sql = f"SELECT rowid FROM chunk_meta WHERE {condition or 1}"
         with self._lock:
-            slots = np.fromiter((row[0] for row in self._db.execute(sql, where_args)), dtype=np.int64)
+            if dates is not None:
+                slots = self._dated_rows(*dates)
+            else:
+                sql = f"SELECT rowid FROM chunk_meta WHERE {condition or 1}"
+                slots = np.fromiter((row[0] for row in self._db.execute(sql, where_args)), dtype=np.int64)
             if at_most is not None and len(slots) > at_most:
                 return None
             best = self.vectors.nearest(vector, slots, k)
@@ -198,6 +259,20 @@ class LexicalIndex:
             ).fetchall()) if chosen else {}
         return [(ids[slot], score) for slot, (_, score) in zip(chosen, best, strict=True) if slot in ids]
 
+    def _dated_rows(self, first: int, last: int) -> np.ndarray:
+        """The rowids of the rows dated first to last (date_num, inclusive); lock held.
+
+        They come from a copy of the dates, sorted and kept in memory (16 bytes a row), read
+        again once the table changes.
+        """
+        self._fresh()
+        if self._by_date is None:
+            pairs = self._db.execute("SELECT date_num, rowid FROM chunk_meta ORDER BY date_num, rowid")
+            flat = np.fromiter(itertools.chain.from_iterable(pairs), dtype=np.int64).reshape(-1, 2)
+            self._by_date = (np.ascontiguousarray(flat[:, 0]), np.ascontiguousarray(flat[:, 1]))
+        dates, rowids = self._by_date
+        return rowids[np.searchsorted(dates, first, "left") : np.searchsorted(dates, last, "right")]
+
     def vectors_complete(self) -> bool:
         """Whether the vector file has a slot for every row (false for an index from before it existed)."""
         with self._lock:
@@ -207,6 +282,7 @@ class LexicalIndex:
     def rebuild(self, rows: Iterable[Row]) -> None:
         """Replace everything with (id, chunk metadata, passage text, vector) rows read back from Chroma."""
         with self._lock, self._db:
+            self._writes += 1
             self._db.execute("DELETE FROM chunk_meta")
             self._db.execute("DELETE FROM chunk_text")
         batch = []

@@ -16,6 +16,7 @@ passages come from one article. Relevance gating (`min_score`) is the chain's jo
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable
@@ -51,6 +52,7 @@ MIN_POOL = 20
 # the index that is about twice the pool, and it is cheaper than scoring tens of thousands of rows.
 WIDE_WINDOW_SHARE = 0.5
 WIDE_WINDOW_OVERFETCH = 4
+DATE_NUM_MAX = 99991231  # date_num of the last day a date can name
 
 
 class Condition(NamedTuple):
@@ -131,6 +133,16 @@ class Filters:
                 parts.append(f"{c.field} {OPERATORS[c.operator][0]} ?")
                 params.append(c.value)
         return " AND ".join(parts), params
+
+    def date_span(self) -> tuple[int, int] | None:
+        """The first and last date_num admitted, when the filters limit dates alone; else None."""
+        conditions = self.conditions()
+        if not conditions or any(c.field != "date_num" for c in conditions):
+            return None
+        first = max([c.value for c in conditions if c.operator == "$gte"]
+                    + [c.value + 1 for c in conditions if c.operator == "$gt"], default=0)
+        last = min((c.value for c in conditions if c.operator == "$lte"), default=DATE_NUM_MAX)
+        return first, last
 
     def admits(self, passage: Passage) -> bool:
         """Whether a retrieved passage meets the filters."""
@@ -221,16 +233,16 @@ class Retriever:
         vector = self.embeddings.embed_query(query)
         pool = max(k * POOL_PER_K, MIN_POOL)
         found: dict[str, Passage] = {}
-        ranked_lists = self._searches(query, vector, pool, filters, found)
         hint = parse_time_expression(query, self._now()) if self.use_dates and not filters.has_dates else TimeHint()
+        limits = [filters]
         if hint.has_window:
-            window = Filters(
+            limits.append(Filters(
                 date_from=hint.start.isoformat() if hint.start else "",
                 date_to=(hint.end + window_slack(hint)).isoformat() if hint.end else "",
                 sources=filters.sources,
                 outlets=filters.outlets,
-            )
-            ranked_lists += self._searches(query, vector, pool, window, found)
+            ))
+        ranked_lists = self._searches(query, vector, pool, limits, found)
         missing = [i for ranked in ranked_lists for i in ranked if i not in found]
         found.update({p.id: p for p in self.store.get_passages(list(dict.fromkeys(missing)), vector)})
         if hint.recent:
@@ -242,15 +254,15 @@ class Retriever:
         return self._diversify(ordered, k)
 
     def _searches(
-        self, query: str, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]
+        self, query: str, vector: list[float], pool: int, limits: list[Filters], found: dict[str, Passage]
     ) -> list[list[str]]:
-        lists = []
-        if self.mode != "bm25":
-            lists.append(self._dense(vector, pool, filters, found))
+        """The ranked ids of each search under each of `limits`: dense, then BM25, for each in turn."""
+        dense = [self._dense(vector, pool, f, found) for f in limits] if self.mode != "bm25" else []
+        lexical = []
         if self.mode != "dense":
-            hits = self.lexical.search(query, pool, where=filters.sql())
-            lists.append([chunk_id for chunk_id, _ in hits])
-        return lists
+            found_each = self.lexical.search_each(query, pool, [f.sql() for f in limits])
+            lexical = [[chunk_id for chunk_id, _ in hits] for hits in found_each]
+        return [ranked for pair in itertools.zip_longest(dense, lexical) for ranked in pair if ranked is not None]
 
     def _dense(self, vector: list[float], pool: int, filters: Filters, found: dict[str, Passage]) -> list[str]:
         """The ids of the `pool` passages nearest the question among those the filters admit, best first.
@@ -265,7 +277,11 @@ class Retriever:
             scored = None
             if self.lexical is not None and self.filtered_dense == "side":
                 scored = self.lexical.nearest(
-                    vector, pool, where=filters.sql(), at_most=WIDE_WINDOW_SHARE * self.lexical.count()
+                    vector,
+                    pool,
+                    where=filters.sql(),
+                    dates=filters.date_span(),
+                    at_most=WIDE_WINDOW_SHARE * self.lexical.count(),
                 )
                 if scored is not None and (scored or self.lexical.count()):  # an empty window; Chroma's count costs ms
                     return [chunk_id for chunk_id, _ in scored]
@@ -284,24 +300,32 @@ class Retriever:
         return date.fromisoformat(newest) if newest else date.today()
 
     def _diversify(self, ordered: list[Passage], k: int) -> list[Passage]:
-        """Collapse near-duplicate copies and cap passages per article, keeping rank order."""
-        groups: dict[str, list[str]] = {}
-        for passage in ordered:
-            if passage.source not in groups:
-                members = self.duplicates.group_of(passage.source) if self.duplicates is not None else []
-                sources = [m.source for m in members] or [passage.source]
-                key = preferred_copy(members).source if members else passage.source
-                groups[passage.source] = [key] + sorted(s for s in sources if s != key)
-        per_group: dict[str, list[Passage]] = {}
-        for passage in ordered:
-            per_group.setdefault(groups[passage.source][0], []).append(passage)
+        """Collapse near-duplicate copies and cap passages per article, keeping rank order.
+
+        Copies are looked up in rank order and only until k passages are chosen: each lookup is a
+        few queries of the duplicate index, and most of the ranked list is never shown.
+        """
+        retrieved = {p.source for p in ordered}
+        groups: dict[str, list[str]] = {}  # source -> its group's preferred copy first, then the other copies
+        shown: dict[str, str] = {}  # preferred copy -> the source whose passages stand for the group
         chosen: list[Passage] = []
         taken: dict[str, int] = {}
+
+        def group(source: str) -> list[str]:
+            if source not in groups:
+                members = self.duplicates.group_of(source) if self.duplicates is not None else []
+                sources = [m.source for m in members] or [source]
+                key = preferred_copy(members).source if members else source
+                groups[source] = [key] + sorted(s for s in sources if s != key)
+            return groups[source]
+
         for passage in ordered:
-            key = groups[passage.source][0]
-            copies = per_group[key]
-            # Show the preferred (earliest) copy's passages when it was retrieved at all.
-            shown_source = key if any(p.source == key for p in copies) else copies[0].source
+            key = group(passage.source)[0]
+            if key not in shown:
+                # The preferred (earliest) copy's passages stand for the group when it was retrieved at all;
+                # else the best-ranked copy's, which is this one: every passage before it has been grouped.
+                shown[key] = key if key in retrieved and group(key)[0] == key else passage.source
+            shown_source = shown[key]
             if passage.source != shown_source or taken.get(key, 0) >= self.max_per_article:
                 continue
             taken[key] = taken.get(key, 0) + 1

@@ -197,7 +197,9 @@ def retrieve_wide(pipeline, topic: str, filters: Filters) -> tuple[list[Passage]
     vector = pipeline.embeddings.embed_query(topic)
     lexical = store.lexical
     lists = []
-    dense = lexical.nearest(vector, WIDE_POOL, where=filters.sql()) if lexical is not None else None
+    dense = None
+    if lexical is not None:
+        dense = lexical.nearest(vector, WIDE_POOL, where=filters.sql(), dates=filters.date_span())
     if dense is None:
         dense = [(p.id, p.score) for p in store.search(vector, WIDE_POOL, filters.where())]
     lists.append([chunk_id for chunk_id, _ in dense])

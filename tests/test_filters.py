@@ -100,9 +100,27 @@ def test_chroma_bm25_and_the_post_filter_admit_the_same_passages(filter_index):
         assert chroma == want, f"Chroma with {filters}"
         assert bm25 == want, f"BM25 with {filters}"
         assert {chunk_id for chunk_id, _ in side} == want, f"the side index's vectors with {filters}"
+        if (span := filters.date_span()) is not None:  # the dates alone: the rows are found in memory
+            in_memory = store.lexical.nearest(vector, len(chunk_articles), where=filters.sql(), dates=span)
+            assert in_memory == side, f"the in-memory dates with {filters}"
+        # Several conditions share one pass over the postings and get what each search alone gets.
+        other = random_filters(rng, [a.source for a in articles])
+        assert store.lexical.search_each(WORD, 7, [filters.sql(), ("", ()), other.sql()]) == [
+            store.lexical.search(WORD, 7, where=filters.sql()),
+            store.lexical.search(WORD, 7),
+            store.lexical.search(WORD, 7, where=other.sql()),
+        ]
         assert post == want, f"post-filter with {filters}"
         admitted_some += 0 < len(want) < len(chunk_articles)
     assert admitted_some > 50, "the random filters exercised partial matches, not only all or nothing"
+
+
+def test_the_date_span_is_what_the_date_conditions_admit_and_only_for_dates_alone():
+    assert Filters().date_span() is None
+    assert Filters(date_from="2024-02-01").date_span() == (20240201, 99991231)
+    assert Filters(date_to="2024-02-01").date_span() == (1, 20240201), "an undated chunk is before no date"
+    assert Filters(date_from="2023-01-01", date_to="2023-12-31").date_span() == (20230101, 20231231)
+    assert Filters(date_from="2023-01-01", outlets=("Trend",)).date_span() is None
 
 
 def test_dense_search_inside_a_filter_ranks_as_chroma_does(filter_index):

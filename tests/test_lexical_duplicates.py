@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 import qa.lexical
+import qa.vectors
 from conftest import ARTICLES, CORPUS, KAZINFORM, TREND
 from qa.chunking import chunk_article
+from qa.dates import date_number
 from qa.duplicates import DuplicateIndex, Member, minhash, preferred_copy, similarity
 from qa.lexical import LexicalIndex, match_query, query_words
 from qa.loaders import parse_text_article
 from qa.retrieval import Filters
+from qa.vectors import VectorFile
 
 
 def seed(name: str):
@@ -53,6 +58,47 @@ def test_bm25_finds_exact_figures_and_names_and_follows_updates(tmp_path):
     index.add(chunk_article(kazinform))
     index.add(chunk_article(kazinform))  # the same chunks again change nothing
     assert index.count() == len(chunk_article(kazinform)) + len(chunk_article(trend))
+
+
+def test_what_the_index_keeps_in_memory_follows_writes_here_and_in_another_process(tmp_path):
+    path = tmp_path / "search.sqlite3"
+    index, other = LexicalIndex(path), LexicalIndex(path)  # two connections stand for two processes
+    kazinform, trend = seed(KAZINFORM), seed(TREND)
+    vector = [1.0] + [0.0] * 383
+    index.add(chunk_article(kazinform), [vector] * len(chunk_article(kazinform)))
+    dated = (date_number(kazinform.date), date_number(kazinform.date))
+    assert index.count() == len(chunk_article(kazinform)) and index.nearest(vector, 50, where=("", ()), dates=dated)
+    assert index._passage_counts(["jankauskas"]) == {"jankauskas": 0}
+    assert index.nearest(vector, 50, where=("", ()), dates=(date_number(trend.date),) * 2) == []
+    other.add(chunk_article(trend), [vector] * len(chunk_article(trend)))
+    assert index.count() == len(chunk_article(kazinform)) + len(chunk_article(trend))
+    assert index._passage_counts(["jankauskas"])["jankauskas"] >= 1
+    assert len(index.nearest(vector, 50, where=("", ()), dates=(date_number(trend.date),) * 2)) == len(
+        chunk_article(trend)
+    )
+    index.delete_sources([trend.source])
+    assert index.count() == len(chunk_article(kazinform))
+    assert index._passage_counts(["jankauskas"]) == {"jankauskas": 0}
+    assert index.nearest(vector, 50, where=("", ()), dates=(date_number(trend.date),) * 2) == []
+
+
+def test_vectors_in_runs_of_slots_score_as_the_same_rows_copied_together(tmp_path, monkeypatch):
+    vectors = VectorFile(tmp_path / "v.vectors")
+    rng = np.random.default_rng(3)
+    vectors.write(list(range(600)), rng.normal(size=(600, 16)))
+    query = list(rng.normal(size=16))
+    runs = np.concatenate([np.arange(10, 300), np.arange(320, 599)])
+    rng.shuffle(runs)
+    scattered = rng.choice(600, size=60, replace=False)
+    for slots in (runs, scattered, np.array([5])):
+        in_place = vectors.nearest(query, slots, 40)
+        monkeypatch.setattr(qa.vectors, "MIN_MEAN_RUN", 10**9)  # every slot copied
+        copied = vectors.nearest(query, slots, 40)
+        monkeypatch.undo()
+        assert [i for i, _ in in_place] == [i for i, _ in copied]
+        assert np.allclose([s for _, s in in_place], [s for _, s in copied], atol=1e-6)
+    matrix = rng.normal(size=(50, 4)).astype("<f4")
+    assert np.allclose(qa.vectors._products(matrix, np.arange(0, 50), np.ones(4, "<f4")), matrix.sum(axis=1), atol=1e-5)
 
 
 def test_minhash_separates_copies_from_different_articles():
