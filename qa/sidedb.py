@@ -21,6 +21,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 _opening = threading.Lock()  # two side indexes of one process must not both set a file aside
+# (device, inode) of every side index file this process has connected to. Its header is read only before
+# the first connection: closing any descriptor of a file drops every POSIX lock the process holds on it,
+# SQLite's included, and without its shared lock another process closing its last connection takes this
+# one for gone, checkpoints and deletes the WAL under it, and the writes that follow are lost.
+_connected: set[tuple[int, int]] = set()
 HEADER_BYTES = 100
 OPEN_ATTEMPTS = 3
 RETRY_SECONDS = 0.5
@@ -35,20 +40,31 @@ def connect(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _opening:
-        if reason := damage(path):
+        if _file_id(path) not in _connected and (reason := damage(path)):
             _set_aside(path, reason)
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             try:
-                return _open(path, prepare)
+                db = _open(path, prepare)
+                break
             except sqlite3.DatabaseError as error:
                 if reason := confirmed_damage(path):
                     _set_aside(path, f"{error}; {reason}")
+                    db = _open(path, prepare)
                     break
                 if attempt == OPEN_ATTEMPTS:
                     raise
                 log.warning("%s could not be opened (%s); trying again", path, error)
                 time.sleep(RETRY_SECONDS)
-        return _open(path, prepare)
+        _connected.add(_file_id(path))
+        return db
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def confirmed_damage(path: Path) -> str:
@@ -77,6 +93,7 @@ def damage(path: Path) -> str:
 
     Reads only the 100-byte header: a file shorter than the page count its header
     vouches for was cut short, and one without the SQLite magic was overwritten.
+    Never while this process holds a connection to the file (see `_connected`).
     """
     try:
         size = path.stat().st_size

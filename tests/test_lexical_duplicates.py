@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 import qa.lexical
@@ -80,6 +83,37 @@ def test_what_the_index_keeps_in_memory_follows_writes_here_and_in_another_proce
     assert index.count() == len(chunk_article(kazinform))
     assert index._passage_counts(["jankauskas"]) == {"jankauskas": 0}
     assert index.nearest(vector, 50, where=("", ()), dates=(date_number(trend.date),) * 2) == []
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from qa.chunking import chunk_article
+from qa.lexical import LexicalIndex
+from qa.loaders import parse_text_article
+text = Path(sys.argv[2]).read_text(encoding="utf-8")
+LexicalIndex(Path(sys.argv[1])).add(chunk_article(parse_text_article(text, sys.argv[3])))
+"""
+
+
+def test_writes_of_a_process_with_every_side_index_open_survive_other_processes_that_write_and_exit(tmp_path):
+    # A store opens the BM25 index, then the duplicate signatures, on one file. Reading its header for the
+    # second open once dropped the first connection's lock, so a process that wrote and exited took this one
+    # for gone and deleted the WAL under it: this process's later writes were lost.
+    path = tmp_path / "search.sqlite3"
+    index, duplicates = LexicalIndex(path), DuplicateIndex(path)
+    text = (ARTICLES / KAZINFORM).read_text(encoding="utf-8")
+    expected = 0
+    for round in range(3):
+        here = chunk_article(parse_text_article(text, f"here/{round}.txt"))
+        index.add(here)
+        subprocess.run([sys.executable, "-c", WRITER, str(path), str(ARTICLES / KAZINFORM), f"there/{round}.txt"],
+                       check=True)
+        expected += 2 * len(here)
+        assert index.count() == expected, f"round {round}: the other process's write is not seen here"
+    duplicates.close()
+    index.close()
+    assert LexicalIndex(path).count() == expected
 
 
 def test_vectors_in_runs_of_slots_score_as_the_same_rows_copied_together(tmp_path, monkeypatch):
