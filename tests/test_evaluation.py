@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import qa.progress
 from qa.errors import QuestionFileError, ThresholdError
 from qa.evaluation import (
     METRICS,
@@ -17,6 +18,7 @@ from qa.evaluation import (
     parse_thresholds,
     run_eval,
 )
+from qa.progress import Progress
 from qa.types import Answer, Citation, Passage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,12 +251,23 @@ def test_run_eval_scores_a_reference_only_question_without_the_alias_metrics(tmp
     assert "| ref |" in (tmp_path / "out" / "report.md").read_text()
 
 
-def test_progress_off_a_terminal_is_one_log_line_per_question(tmp_path, capsys, caplog):
+def test_progress_off_a_terminal_logs_the_first_and_last_step_and_a_line_per_interval_between(
+    tmp_path, capsys, caplog, monkeypatch
+):
     caplog.set_level(logging.INFO, logger="qa")
     run_eval(QUESTIONS, fake_answer, out_dir=tmp_path, meta=META, k=2, progress=True)
     lines = [r.getMessage() for r in caplog.records if r.name == "qa.progress"]
-    assert lines == ["Evaluating: 1/3 questions", "Evaluating: 2/3 questions", "Evaluating: 3/3 questions"]
+    assert lines == ["Evaluating: 1/3 questions", "Evaluating: 3/3 questions"]  # three fast questions
     assert "%|" not in capsys.readouterr().err  # no bar drawn into the log
+    caplog.clear()
+    clock = iter(range(0, 10_000, 1))  # one second per step
+    monkeypatch.setattr(qa.progress.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(qa.progress, "on_terminal", lambda: False)
+    with Progress("Ingesting", unit="article") as progress:  # no total: the count reached is logged at the end
+        for _ in range(8):
+            progress.update()
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.progress"]
+    assert lines == [f"Ingesting: {n} articles" for n in (1, 3, 5, 7, 8)], lines
 
 
 def test_progress_on_a_terminal_is_a_bar(tmp_path, monkeypatch, caplog):
