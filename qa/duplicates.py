@@ -67,8 +67,7 @@ class DuplicateIndex:
     def __init__(self, path: Path):
         self._db = sidedb.connect(path, lambda db: db.executescript(SCHEMA))
         self._lock = threading.Lock()
-        # Groups found, kept while the file is unchanged: SQLite's data_version moves when another
-        # connection commits, and this one's own writes clear the memo.
+        # Groups found, kept until the signatures change here or in another process (`sidedb.version`).
         self._groups: dict[str, list[Member]] = {}
         self._version = None
 
@@ -77,6 +76,7 @@ class DuplicateIndex:
         signature = minhash(text)
         with self._lock, self._db:
             self._groups = {}
+            sidedb.changed(self._db, "duplicates")
             self._remove(source)
             duplicates = [m.source for m in self._matches(source, signature)]
             self._db.execute(
@@ -92,12 +92,14 @@ class DuplicateIndex:
     def remove(self, sources: list[str]) -> None:
         with self._lock, self._db:
             self._groups = {}
+            sidedb.changed(self._db, "duplicates")
             for source in sources:
                 self._remove(source)
 
     def clear(self) -> None:
         with self._lock, self._db:
             self._groups = {}
+            sidedb.changed(self._db, "duplicates")
             self._db.execute("DELETE FROM article_sig")
             self._db.execute("DELETE FROM article_band")
 
@@ -108,7 +110,7 @@ class DuplicateIndex:
     def group_of(self, source: str) -> list[Member]:
         """The article and its near-duplicates (empty when the article has no signature)."""
         with self._lock:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            version = sidedb.version(self._db, "duplicates")
             if version != self._version:
                 self._groups, self._version = {}, version
             if source not in self._groups:

@@ -80,8 +80,7 @@ class LexicalIndex:
         self.vectors = VectorFile(path.with_suffix(".vectors"))
         self._lock = threading.Lock()
         # What is read from the tables and kept until they change (see `_fresh`).
-        self._writes = 0  # this connection's writes; another connection's show in PRAGMA data_version
-        self._seen: tuple[int, int] | None = None
+        self._seen: int | None = None
         self._queries: dict[str, str] = {}
         self._doc_counts: dict[str, int] = {}
         self._count: int | None = None
@@ -89,7 +88,7 @@ class LexicalIndex:
 
     def _fresh(self) -> None:
         """Forget what was read from the tables if they changed since, here or in another process; lock held."""
-        seen = (self._writes, self._db.execute("PRAGMA data_version").fetchone()[0])
+        seen = sidedb.version(self._db, "lexical")
         if seen != self._seen:
             self._seen, self._count, self._by_date = seen, None, None
             self._queries.clear()
@@ -118,7 +117,7 @@ class LexicalIndex:
         placeholders = ", ".join("?" for _ in META_COLUMNS)
         slots, vectors = [], []
         with self._lock, self._db:
-            self._writes += 1
+            sidedb.changed(self._db, "lexical")
             for chunk_id, metadata, text, vector in rows:
                 old = self._db.execute("SELECT rowid FROM chunk_meta WHERE id = ?", (chunk_id,)).fetchone()
                 if old:
@@ -135,7 +134,7 @@ class LexicalIndex:
             self.vectors.write(slots, vectors)
 
     def _delete_rowids(self, rowids: list[int]) -> None:
-        self._writes += 1
+        sidedb.changed(self._db, "lexical")
         for rowid in rowids:
             self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (rowid,))
             self._db.execute("DELETE FROM chunk_meta WHERE rowid = ?", (rowid,))
@@ -282,7 +281,7 @@ class LexicalIndex:
     def rebuild(self, rows: Iterable[Row]) -> None:
         """Replace everything with (id, chunk metadata, passage text, vector) rows read back from Chroma."""
         with self._lock, self._db:
-            self._writes += 1
+            sidedb.changed(self._db, "lexical")
             self._db.execute("DELETE FROM chunk_meta")
             self._db.execute("DELETE FROM chunk_text")
         batch = []

@@ -77,10 +77,24 @@ def confirmed_damage(path: Path) -> str:
     return "" if found == ["ok"] else "; ".join(found)
 
 
+def changed(db: sqlite3.Connection, part: str) -> None:
+    """Note, inside the writing transaction, that `part` ("lexical", "duplicates") of the file changed."""
+    db.execute("INSERT INTO side_version(part, n) VALUES (?, 1) ON CONFLICT(part) DO UPDATE SET n = n + 1", (part,))
+
+
+def version(db: sqlite3.Connection, part: str) -> int:
+    """How many times `part` changed, from any connection of any process: what is read from it is kept until
+    this moves. (SQLite's data_version moves on every commit to the file, the sync state's included, which
+    the questions of a `qa serve` make every few seconds.)"""
+    row = db.execute("SELECT n FROM side_version WHERE part = ?", (part,)).fetchone()
+    return row[0] if row else 0
+
+
 def _open(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, timeout=60)
     try:
         db.execute("PRAGMA journal_mode=WAL")  # concurrent ingest processes wait instead of failing
+        db.execute("CREATE TABLE IF NOT EXISTS side_version (part TEXT PRIMARY KEY, n INTEGER NOT NULL)")
         prepare(db)
     except sqlite3.DatabaseError:
         db.close()
