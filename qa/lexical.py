@@ -54,9 +54,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms USING fts5vocab(temp, query_
 COMMON_WORD_PASSAGES = 2000
 MIN_QUERY_WORDS = 3
 QUERY_MEMO = 256  # questions whose pruned query is kept
-# Words whose passage count is remembered until the index changes. FTS5's vocabulary finds a word's count
-# by reading its whole posting list (5 ms for a question's words on Reuters-21578), and the costly words,
-# the common ones, are the ones questions share.
+# Words whose passage count is remembered until the index changes: counting reads a word's posting list
+# (most words only up to COMMON_WORD_PASSAGES of it, see `_passage_counts`), and the costly words, the
+# common ones, are the ones questions share.
 COUNTS_KEPT = 50_000
 
 
@@ -83,6 +83,7 @@ class LexicalIndex:
         self._seen: int | None = None
         self._queries: dict[str, str] = {}
         self._doc_counts: dict[str, int] = {}
+        self._more_than: dict[str, int] = {}  # term -> a count it is known to exceed, where its own is not known
         self._count: int | None = None
         self._by_date: tuple[np.ndarray, np.ndarray] | None = None  # date_num ascending, and each row's rowid
 
@@ -93,6 +94,7 @@ class LexicalIndex:
             self._seen, self._count, self._by_date = seen, None, None
             self._queries.clear()
             self._doc_counts.clear()
+            self._more_than.clear()
 
     def count(self) -> int:
         with self._lock:
@@ -174,11 +176,16 @@ class LexicalIndex:
                 return [[] for _ in wheres]
             arms, params = [], [query]
             for arm, (condition, where_args) in enumerate(wheres):
-                limits = f"WHERE {condition}" if condition else ""
-                arms.append(
-                    f"SELECT * FROM (SELECT {arm}, m.id, -h.score, h.rowid FROM hits h JOIN chunk_meta m "
-                    f"ON m.rowid = h.rowid {limits} ORDER BY h.score, h.rowid LIMIT ?)"
-                )
+                if condition:
+                    arms.append(
+                        f"SELECT * FROM (SELECT {arm}, m.id, -h.score, h.rowid FROM hits h JOIN chunk_meta m "
+                        f"ON m.rowid = h.rowid WHERE {condition} ORDER BY h.score, h.rowid LIMIT ?)"
+                    )
+                else:  # nothing to test on the chunk columns: only the k best hits need their ids
+                    arms.append(
+                        f"SELECT {arm}, (SELECT id FROM chunk_meta WHERE rowid = t.rowid), -t.score, t.rowid "
+                        "FROM (SELECT rowid, score FROM hits ORDER BY score, rowid LIMIT ?) t"
+                    )
                 params += [*where_args, k]
             sql = (
                 "WITH hits AS MATERIALIZED (SELECT rowid, bm25(chunk_text) AS score FROM chunk_text "
@@ -187,7 +194,8 @@ class LexicalIndex:
             rows = self._db.execute(sql, params).fetchall()
         found: list[list[tuple[str, float]]] = [[] for _ in wheres]
         for arm, chunk_id, score, _ in sorted(rows, key=lambda row: (row[0], -row[2], row[3])):
-            found[arm].append((chunk_id, float(score)))
+            if chunk_id is not None:
+                found[arm].append((chunk_id, float(score)))
         return found
 
     def _pruned_query(self, question: str) -> str:
@@ -196,32 +204,52 @@ class LexicalIndex:
         if question in self._queries:
             return self._queries[question]
         words = query_words(question)
-        counts = self._passage_counts(words)
-        common = sorted((w for w in words if counts[w] > COMMON_WORD_PASSAGES), key=lambda w: counts[w])
+        counts = self._passage_counts(words, at_most=COMMON_WORD_PASSAGES)
+        common = [w for w in words if counts[w] > COMMON_WORD_PASSAGES]
         # A word no passage holds costs nothing and is kept: a later ingest may add it.
         rarer = len(words) - len(common)
-        dropped = set(common[max(0, MIN_QUERY_WORDS - rarer):])
+        kept = max(0, MIN_QUERY_WORDS - rarer)
+        if kept and common:  # which common words are the least common takes their whole counts
+            counts = self._passage_counts(common)
+        dropped = set(sorted(common, key=lambda w: counts[w])[kept:])
         query = match_query(w for w in words if w not in dropped)
         if len(self._queries) >= QUERY_MEMO:
             self._queries.clear()
         self._queries[question] = query
         return query
 
-    def _passage_counts(self, words: list[str]) -> dict[str, int]:
-        """word -> how many passages hold it, from FTS5's vocabulary after stemming as the index does; lock held."""
+    def _passage_counts(self, words: list[str], *, at_most: int | None = None) -> dict[str, int]:
+        """word -> how many passages hold it, stemmed as the index does; lock held.
+
+        FTS5's vocabulary counts a word by reading its whole posting list; with `at_most`, a word is
+        counted only that far, and at_most + 1 means "more" (most words need no more: see `_pruned_query`).
+        """
         with self._db:
             self._db.execute("DELETE FROM temp.query_words")
             self._db.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
             terms = dict(self._db.execute("SELECT doc, term FROM temp.query_terms").fetchall())
-        if len(self._doc_counts) >= COUNTS_KEPT:
+        if len(self._doc_counts) + len(self._more_than) >= COUNTS_KEPT:
             self._doc_counts.clear()
+            self._more_than.clear()
         counts = {}
         for i, word in enumerate(words):
             term = terms.get(i, "")
-            if term not in self._doc_counts:
+            if term in self._doc_counts:
+                counts[word] = self._doc_counts[term]
+            elif at_most is not None and self._more_than.get(term, -1) >= at_most:
+                counts[word] = at_most + 1
+            elif at_most is not None:
+                counts[word] = self._db.execute(
+                    "SELECT COUNT(*) FROM (SELECT rowid FROM chunk_text WHERE chunk_text MATCH ? LIMIT ?)",
+                    (match_query([word]), at_most + 1),
+                ).fetchone()[0] if term else 0
+                if counts[word] > at_most:
+                    self._more_than[term] = at_most
+                else:
+                    self._doc_counts[term] = counts[word]
+            else:
                 row = self._db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (term,)).fetchone()
-                self._doc_counts[term] = row[0] if row else 0
-            counts[word] = self._doc_counts[term]
+                counts[word] = self._doc_counts[term] = row[0] if row else 0
         return counts
 
     def nearest(

@@ -38,6 +38,10 @@ def test_words_in_too_many_passages_are_left_out_of_the_query_unless_too_few_rem
     assert counts["kazakhstan"] > 1 and counts["earths"] >= 1 and counts["zebra"] == 0, counts
     # Stemmed as indexed: "earths" counts the passages holding "earth".
     assert counts["earths"] == index._passage_counts(["earth"])["earth"]
+    # Counted only as far as needed: past at_most, the count says "more" (at_most + 1) instead of how many.
+    fresh = LexicalIndex(tmp_path / "search.sqlite3")
+    assert fresh._passage_counts(["kazakhstan", "zebra"], at_most=1) == {"kazakhstan": 2, "zebra": 0}
+    assert fresh._passage_counts(["kazakhstan"]) == {"kazakhstan": counts["kazakhstan"]}
     query = index._pruned_query("Kazakhstan Jankauskas zebra rare earths trade")
     kept = set(query.replace('"', "").split(" OR "))
     assert "zebra" in kept, "a word no passage holds costs nothing and stays for a later ingest"
