@@ -52,6 +52,18 @@ EVIDENCE_WEIGHTS = Weights(
 # 0.35 / 0.4 0.90 / 0.85 / 0.81, with abstention and citation precision unchanged throughout.
 SECOND_QUOTE_MARGIN = 0.35
 SECOND_QUOTE_MIN_SIMILARITY = 0.4
+# News states a thing once in a sentence that restates the question and gives its detail in the
+# next ("Murray will eclipse the record set by ..." after "Murray will become Britain's youngest ...";
+# "The company, which has 34.7 mln shares outstanding, ..." after the buyback). So when the best
+# sentence shares at least RESTATING_OVERLAP of the question's words (IDF-weighted), the sentence after
+# it in its passage is quoted too if it states what the question asks for; and when the best sentence
+# does not state it, a neighbouring sentence that does is quoted beside it instead of abstaining. On
+# the dev parts (10 / 41 / 37 answerable, 3 / 9 / 9 not), replaying the chosen sentences, this raised
+# accuracy 0.80 / 0.85 / 0.84 to 0.90 / 0.85 / 0.92 (sample / BBC / Reuters) with no answer lost and
+# no abstention changed; an overlap of 0.3 gave the same, 0.5 lost one of the gains; quoting the next
+# sentence in place of the second quote of the same article, to keep answers at two sentences, lost
+# five right answers. `qa eval --split dev` with the local LLM: 1.00 / 0.85 / 0.92.
+RESTATING_OVERLAP = 0.4
 # Below this cosine to the question the best sentence is about something else; the
 # unanswerable dev questions' best sentences score 0.37-0.65, answerable ones 0.39-0.87,
 # so this gate alone cannot separate them and the named-terms gate below does most of it.
@@ -183,18 +195,32 @@ def choose_evidence(
         return EvidenceChoice(reason=NO_SENTENCE)
     best = ranked[0]
     kind = question_kind(question)
+    before, after = _neighbours(best, ranked)
     if not best.offers_kind:
-        return EvidenceChoice(reason=NOT_OFFERED.format(what=_WHAT.get(kind, "an answer")))
+        stating = next((c for c in (after, before) if c is not None and c.offers_kind), None)
+        if stating is None:
+            return EvidenceChoice(reason=NOT_OFFERED.format(what=_WHAT.get(kind, "an answer")))
+        return EvidenceChoice(sentences=[best, stating])
     chosen = [best]
+    if after is not None and best.overlap >= RESTATING_OVERLAP and after.offers_kind and after.text != best.text:
+        chosen.append(after)
     source = passages[best.passage].source
     for other in ranked[1:]:
         if other.score < best.score - SECOND_QUOTE_MARGIN:
             break
         if (passages[other.passage].source == source and other.text != best.text
                 and other.similarity >= SECOND_QUOTE_MIN_SIMILARITY):
-            chosen.append(other)
+            if all(other.text != c.text for c in chosen):
+                chosen.append(other)
             break
     return EvidenceChoice(sentences=chosen)
+
+
+def _neighbours(sentence: Candidate, ranked: list[Candidate]) -> tuple[Candidate | None, Candidate | None]:
+    """The candidate sentences right before and right after `sentence` in its passage, where there are any."""
+    same = sorted((c for c in ranked if c.passage == sentence.passage), key=lambda c: c.span)
+    place = same.index(sentence)
+    return (same[place - 1] if place else None), (same[place + 1] if place + 1 < len(same) else None)
 
 
 def check_short_answer(short: str, quoted: list[str], question: str) -> str | None:

@@ -16,6 +16,22 @@ def candidate(passage: int, text: str, score: float = 1.0, similarity: float = 0
     return Candidate(passage, (0, len(text)), text, similarity, 0.5, True, score)
 
 
+MURRAY = Passage("m1", "bbc/sport/1.txt", "Andrew Murray will become Britain's youngest Davis Cup player on Saturday. "
+                 "Murray will eclipse the record set by Roger Becker in 1952. Greg Rusedski plays the singles.")
+
+BECKER = "Murray will eclipse the record set by Roger Becker in 1952."
+
+
+def sentences_of(passage: Passage, overlaps: list[float], offers: list[bool], scores: list[float]) -> list[Candidate]:
+    """The passage's sentences as ranked candidates (best first by score), with the features given."""
+    found, start = [], 0
+    for text, overlap, offer, score in zip(passage.text.split(". "), overlaps, offers, scores, strict=True):
+        text = text if text.endswith(".") else text + "."
+        found.append(Candidate(0, (start, start + len(text)), text, 0.7, overlap, offer, score))
+        start += len(text) + 1
+    return sorted(found, key=lambda c: -c.score)
+
+
 def test_money_is_an_amount_even_when_it_could_be_a_day_of_the_month():
     question = "How much does the service cost a month?"
     assert offers_kind("The service costs $15 per month for unlimited downloads.", Kind.QUANTITY, question)
@@ -44,3 +60,24 @@ def test_the_quoted_article_must_state_the_figures_the_question_names():
     both = [candidate(0, AIRBUS.text, score=1.2), candidate(1, ATR.text, score=1.0)]
     choice = policy.choose_evidence(question, passages, both, None)
     assert [c.passage for c in choice.sentences] == [1], "the sentence of the article stating 36 is quoted"
+
+
+def test_the_sentence_after_one_restating_the_question_is_quoted_when_it_states_the_answer():
+    question = "Whose record as Britain's youngest Davis Cup player was Andrew Murray about to break?"
+    ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [True, True, True], [1.5, 0.9, 0.5])
+    chosen = policy.choose_evidence(question, [MURRAY], ranked, None).sentences
+    assert [c.text for c in chosen] == [ranked[0].text, BECKER]
+    below = sentences_of(MURRAY, [policy.RESTATING_OVERLAP - 0.1, 0.2, 0.0], [True, True, True], [1.5, 0.9, 0.5])
+    assert len(policy.choose_evidence(question, [MURRAY], below, None).sentences) == 1, "it restated too little"
+    silent = sentences_of(MURRAY, [0.75, 0.2, 0.0], [True, False, True], [1.5, 0.9, 0.5])
+    assert len(policy.choose_evidence(question, [MURRAY], silent, None).sentences) == 1, "the next one states no name"
+
+
+def test_a_best_sentence_without_the_answer_is_quoted_with_a_neighbour_that_states_it_or_not_at_all():
+    question = "Whose record as Britain's youngest Davis Cup player was Andrew Murray about to break?"
+    ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [False, True, True], [1.5, 0.9, 0.5])
+    chosen = policy.choose_evidence(question, [MURRAY], ranked, None).sentences
+    assert [c.text for c in chosen] == [ranked[0].text, BECKER]
+    ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [False, False, True], [1.5, 0.9, 0.5])
+    choice = policy.choose_evidence(question, [MURRAY], ranked, None)
+    assert choice.abstain and choice.reason == policy.NOT_OFFERED.format(what="a name"), "the third is no neighbour"
