@@ -92,7 +92,7 @@ def test_what_the_index_keeps_in_memory_follows_writes_here_and_in_another_proce
 
 def test_what_the_index_keeps_in_memory_outlives_writes_to_the_sync_state_in_the_same_file(tmp_path):
     # A serving process records each look at the manifest in the same file every few seconds; that is no
-    # change to the passages, and rebuilding the date copy (0.6 s at 550k passages) on each look is not free.
+    # change to the passages, and rebuilding the date copy (461 ms at 550k passages) on each look is not free.
     path = tmp_path / "search.sqlite3"
     index, duplicates, state = LexicalIndex(path), DuplicateIndex(path), SyncState(path)
     kazinform = seed(KAZINFORM)
