@@ -2,7 +2,7 @@
 
 An answer is made in three steps, each decided here and carried out elsewhere:
 1. `choose_evidence`: from the ranked sentences of the retrieved passages
-   (`evidence.py`), the one or two that answer the question, or a reason to abstain;
+   (`evidence.py`), the one to three of one article that answer the question, or a reason to abstain;
 2. `check_short_answer`: whether the LLM's short direct answer ("Almaty", "$40.2
    billion") may lead the answer: it must be copied from the chosen sentences and be
    of the kind the question asks for;
@@ -166,7 +166,7 @@ def _surname_mentioned(name: str, question: str, words: set[str]) -> bool:
 def choose_evidence(
     question: str, passages: list[Passage], ranked: list[Candidate], timely: set[int] | None
 ) -> EvidenceChoice:
-    """The sentences that answer the question (one, or two of one article), or the reason to abstain.
+    """The sentences that answer the question (one to three, of one article), or the reason to abstain.
 
     `timely`: the passages from the time the question names (`evidence.timely_passages`), None when it names none.
     """
