@@ -29,7 +29,17 @@ from .errors import EmptyIndexError, IndexMismatchError, StoreUnavailableError
 from .lexical import LexicalIndex, Row
 from .progress import Progress
 from .settings import Settings
-from .sync import CLOCK_SKEW_SECONDS, WRITER, Manifest, Stamp, SyncState, manifest_name, unapplied
+from .sync import (
+    CLOCK_SKEW_SECONDS,
+    FULL_LOOK_SECONDS,
+    RECENT_LOOK_SECONDS,
+    WRITER,
+    Manifest,
+    Stamp,
+    SyncState,
+    manifest_name,
+    unapplied,
+)
 from .types import Chunk, Passage
 
 MODEL_KEY = "embedding_model"
@@ -106,6 +116,10 @@ class NewsStore:
     ledger: Path | None = None  # the last ingest's record (`ledger.py`), dropped before any write
     opened_at: float = field(default_factory=time.time)  # when the Chroma client was (re)opened
     looked_at: float = field(default_factory=time.time)  # this process's last read of the manifest
+    # This process's last full look at the manifest (see `sync.FULL_LOOK_SECONDS`): monotonic time, and the
+    # time.time() it started at.
+    full_look_at: float = float("-inf")
+    full_look_from: float = float("inf")
     _sync_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -235,10 +249,11 @@ class NewsStore:
                 # Side indexes written before the manifest existed: the counts agree, so keep them.
                 self._reconcile(self.article_hashes())
                 return
-            started = time.time()
+            started, full = time.time(), time.monotonic() - self.full_look_at >= FULL_LOOK_SECONDS
             # From this machine's last look, or this process's, if earlier: another process on this folder may
             # have looked since writing, and this process's Chroma client must still learn of that write.
-            since = min(self.state.last_look(), self.looked_at) - CLOCK_SKEW_SECONDS
+            since = min(self.state.last_look(), self.looked_at)
+            since = min(since, self.full_look_from) - CLOCK_SKEW_SECONDS if full else since - RECENT_LOOK_SECONDS
             stamps = self.manifest.since(since)
             if self.reopen is not None and any(s.writer != WRITER and s.written >= self.opened_at for s in stamps):
                 self.vectorstore, self.manifest = self.reopen()
@@ -247,6 +262,8 @@ class NewsStore:
                 self._refresh(changed)
             self.state.looked(started)
             self.looked_at = started
+            if full:
+                self.full_look_at, self.full_look_from = time.monotonic(), started
 
     def _refresh(self, stamps: list[Stamp]) -> None:
         """Re-read the articles these stamps name from Chroma into the side indexes."""

@@ -8,7 +8,8 @@ was last written, and whether it was deleted). Every write through `NewsStore` e
 by stamping the articles it touched. Each machine remembers, in its side index, the
 stamp it last applied for every article and when it last looked; syncing reads only
 the stamps written since that look (less `CLOCK_SKEW_SECONDS`, for machines whose
-clocks differ and stamps that arrive late) and re-reads from Chroma just the
+clocks differ and stamps that arrive late, on a full look; less `RECENT_LOOK_SECONDS`
+on the looks between) and re-reads from Chroma just the
 articles whose stamp is not the one it applied. Syncing therefore costs what changed, not the
 collection. What to do with the changed articles is `NewsStore`'s job.
 Left out: machines whose clocks differ by more than `CLOCK_SKEW_SECONDS`.
@@ -30,6 +31,13 @@ MANIFEST_SUFFIX = "-articles"
 # so a writer whose clock runs up to a minute behind, or whose stamp reached Chroma late, is still
 # seen (NTP keeps machines within milliseconds). A look therefore reads the last minute's stamps again.
 CLOCK_SKEW_SECONDS = 60.0
+# Re-reading that minute on every look made each question that came due for one wait 3.2 s in the minute
+# after 65k articles were stamped (9.7 s for 330k; bench/scale.py). So a process makes that full look on
+# its first look and then once every FULL_LOOK_SECONDS, from the previous full look less the skew; the
+# looks between re-read only RECENT_LOOK_SECONDS before the last look. A write stamped on a clock that
+# lags by more than that, or whose stamp lands that late, is applied by the next full look.
+RECENT_LOOK_SECONDS = 5.0
+FULL_LOOK_SECONDS = 30.0
 # A long-running `qa serve` checks for other machines' writes before a question when its last
 # check is older than this; each check is one small Chroma query.
 SYNC_INTERVAL_SECONDS = 2.0
@@ -72,10 +80,13 @@ class Manifest:
         """Record that the articles (source -> content hash) were just written, or deleted."""
         if not articles:
             return []
-        now = time.time()
-        stamps = [Stamp(source, content_hash, now, WRITER, deleted) for source, content_hash in articles.items()]
-        for start in range(0, len(stamps), STAMP_BATCH):
-            batch = stamps[start : start + STAMP_BATCH]
+        items, stamps = list(articles.items()), []
+        for start in range(0, len(items), STAMP_BATCH):
+            # Timed per batch, so a stamp lands within one upsert of the time it carries.
+            now = time.time()
+            batch = [Stamp(source, content_hash, now, WRITER, deleted)
+                     for source, content_hash in items[start : start + STAMP_BATCH]]
+            stamps += batch
             self.collection.upsert(
                 ids=[s.source for s in batch],
                 embeddings=[[1.0]] * len(batch),  # Chroma needs a vector per row; the manifest is read by metadata

@@ -187,3 +187,30 @@ def test_more_stamps_than_chroma_takes_in_one_call_are_all_written_and_read(tmp_
     assert len(stamps) == manifest.count() == 40_000
     assert {s.source: s.article_hash for s in manifest.every()} == articles
     assert len(manifest.since(stamps[0].written)) == 40_000
+
+
+def test_a_stamp_from_a_lagging_clock_waits_for_the_next_full_look_and_the_looks_between_stay_short(
+    tmp_path, monkeypatch
+):
+    import qa.sync
+    from qa.sync import FULL_LOOK_SECONDS, RECENT_LOOK_SECONDS
+
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([ARTICLES], settings=settings, progress=False)
+    store = get_pipeline(settings).store  # opening made this process's first look, a full one
+    opened_look = store.looked_at
+    # Another machine, its clock 40 s behind this one's, stamps an article.
+    with monkeypatch.context() as patched:
+        lagging = time.time() - 40
+        patched.setattr(qa.sync.time, "time", lambda: lagging)
+        store.manifest.stamp({"elsewhere/late.txt": "hash-late"})
+    read_from = []
+    real_since = store.manifest.since
+    monkeypatch.setattr(store.manifest, "since", lambda moment: read_from.append(moment) or real_since(moment))
+    store.sync_side_indexes(progress=False)
+    assert read_from[-1] >= opened_look - RECENT_LOOK_SECONDS - 0.01, "a look between full looks re-read the minute"
+    assert store.state.applied(["elsewhere/late.txt"]) == {}
+    store.full_look_at -= FULL_LOOK_SECONDS  # FULL_LOOK_SECONDS later
+    store.sync_side_indexes(progress=False)
+    assert read_from[-1] <= opened_look - qa.sync.CLOCK_SKEW_SECONDS
+    assert "elsewhere/late.txt" in store.state.applied(["elsewhere/late.txt"])
