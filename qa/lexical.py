@@ -136,7 +136,8 @@ class LexicalIndex:
             self.vectors.write(slots, vectors)
 
     def _delete_rowids(self, rowids: list[int]) -> None:
-        sidedb.changed(self._db, "lexical")
+        if rowids:  # finding nothing stale is no change: what is kept in memory stays valid
+            sidedb.changed(self._db, "lexical")
         for rowid in rowids:
             self._db.execute("DELETE FROM chunk_text WHERE rowid = ?", (rowid,))
             self._db.execute("DELETE FROM chunk_meta WHERE rowid = ?", (rowid,))

@@ -29,7 +29,7 @@ from . import sidedb
 MANIFEST_SUFFIX = "-articles"
 # Stamps carry the writer's clock; a reader reads the stamps written since its last look less this,
 # so a writer whose clock runs up to a minute behind, or whose stamp reached Chroma late, is still
-# seen (NTP keeps machines within milliseconds). A look therefore reads the last minute's stamps again.
+# seen (NTP keeps machines within milliseconds). A full look therefore reads the last minute's stamps again.
 CLOCK_SKEW_SECONDS = 60.0
 # Re-reading that minute on every look made each question that came due for one wait 3.2 s in the minute
 # after 65k articles were stamped (9.7 s for 330k; bench/scale.py). So a process makes that full look on
