@@ -62,7 +62,8 @@ _KINDS = [
             re.I,
         ),
     ),
-    (Kind.TIME, re.compile(r"\bwhen\b|\b(?:what|which) (?:date|day|year|month|week)\b|\bin what year\b", re.I)),
+    # "in which year" is a time, though "in which" alone asks for a place.
+    (Kind.TIME, re.compile(r"\bwhen\b|\b(?:in )?(?:what|which) (?:date|day|year|month|week)\b", re.I)),
     (
         Kind.NAME,
         re.compile(
@@ -78,6 +79,33 @@ _KINDS = [
 _MONTH_OR_DAY = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|"
     r"dec(?:ember)?|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow)\b|\b(?:19|20)\d\d\b",
+    re.I,
+)
+
+
+# A count written in words ("Ninety one MPs", "a premium of seven pct"); "one" is left out, being mostly a pronoun.
+_NUMBER_WORD = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen)\b",
+    re.I,
+)
+# Only a count is written in words: "how much" asks for an amount, and "four series" or "seven years" is none.
+_COUNTING = re.compile(r"\bhow many\b|\bwhat number\b", re.I)
+_PERCENT_WORDS = re.compile(_NUMBER_WORD.pattern + r"(?:[ -]\w+)?\s(?:pct|per ?cent)\b", re.I)
+
+
+# A question about money ("how much did it cost", "what price") wants a sum of money, not a count ("14m customers").
+_ASKS_MONEY = re.compile(
+    r"\bhow much\b(?:\s[\w'’-]+){0,8}?\s(?:cost|costs|pay|paid|charge|charges|charged|spend|spent|fee|fees|fine|fined|"
+    r"compensation|damages|bid|offer|offered|raise|raised|earn|earned|owe|owed|lend|lent|borrow|borrowed|invest|"
+    r"invested|worth|price|priced|sell|sold|buy|bought)\b|\b(?:what|which) (?:\w+ ){0,2}(?:price|fee|fine|cost)\b",
+    re.I,
+)
+_MONEY_FIGURE = re.compile(
+    r"[$€£¥]\s?\d[\d,.]*(?:bn|mn|m|k)?|\d+p\b"
+    r"|\d[\d,.]*(?:bn|mn|m|k)?\s(?:(?:thousand|million|billion|mln|bln|bn)\s)?(?:(?-i:[A-Z][a-z]+)\s)?"
+    r"(?:dlrs?|dollars?|stg|sterling|pounds?|pence|francs?|marks?|yen|lire|lira|euros?|pesos?|cruzados?|rupees?|"
+    r"crowns?|guilders?|kronor|krona|kroner|roubles?|rubles?|yuan|rand|riyals?|dinars?|ecus?)\b",
     re.I,
 )
 
@@ -111,11 +139,13 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), terms) else " ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
         if kind is Kind.PERCENT:
-            return any(f.percent for f in new)
+            return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
+        if _ASKS_MONEY.search(question):
+            return _new_words(_MONEY_FIGURE, sentence, question)
         # A bare year or day of the month is a date, not an amount; "$15" is an amount.
         return any(
             f.scaled or f.percent or f.currency or not _looks_like_date(f.mantissa) or "," in f.written for f in new
-        )
+        ) or _new_words(_NUMBER_WORD if _COUNTING.search(question) else _PERCENT_WORDS, sentence, question)
     if kind is Kind.TIME:
         asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
         return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))
@@ -125,6 +155,12 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         rest = sentence.split(" ", 1)[1] if " " in sentence else ""
         return any(e.lower() not in asked for e in find_entities(rest))
     return True
+
+
+def _new_words(pattern: re.Pattern, sentence: str, question: str) -> bool:
+    """Does the sentence state a figure in words (`pattern`) that the question does not?"""
+    asked = {m.group(0).lower() for m in pattern.finditer(question)}
+    return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))
 
 
 def _looks_like_date(number: float) -> bool:
@@ -185,11 +221,23 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | No
         # The same slack as retrieval's: "turnover in 2023" is reported in February 2024.
         start = (hint.start or date.min).isoformat()
         end = (hint.end + window_slack(hint)).isoformat() if hint.end else date.max.isoformat()
-        return {n for n, day in dated.items() if start <= day <= end}
+        timely = {n for n, day in dated.items() if start <= day <= end}
+        if years := _whole_years(hint):
+            # Years before the article was written ("appointed in 1980", asked of 1987 stories) are history
+            # the article tells, when it names them.
+            timely |= {n for n, day in dated.items() if day > end and years.search(passages[n].text)}
+        return timely
     if hint.recent:
         newest = max(dated.values())
         return {n for n, day in dated.items() if day == newest}
     return None
+
+
+def _whole_years(hint) -> re.Pattern | None:
+    """The years of a window of whole years ("in 1980", "in 1985-86") as a pattern, None for any other window."""
+    if not (hint.start and hint.end) or (hint.start.timetuple()[1:3], hint.end.timetuple()[1:3]) != ((1, 1), (12, 31)):
+        return None
+    return re.compile(r"\b(?:" + "|".join(str(y) for y in range(hint.start.year, hint.end.year + 1)) + r")\b")
 
 
 def _stem(word: str) -> str:

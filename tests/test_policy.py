@@ -4,7 +4,7 @@ names a question may leave unmentioned, and which article may be quoted. No mode
 from __future__ import annotations
 
 from qa import policy
-from qa.evidence import Candidate, Kind, offers_kind
+from qa.evidence import Candidate, Kind, offers_kind, question_kind, timely_passages
 from qa.types import Passage
 
 VIOTTI = Passage("v1", "bbc/entertainment/1.txt", "Viotti won first prize at the Gino Marinuzzi competition in 1982.")
@@ -36,6 +36,41 @@ def test_money_is_an_amount_even_when_it_could_be_a_day_of_the_month():
     question = "How much does the service cost a month?"
     assert offers_kind("The service costs $15 per month for unlimited downloads.", Kind.QUANTITY, question)
     assert not offers_kind("The service starts on 15 March.", Kind.QUANTITY, question)
+
+
+def test_a_count_in_words_answers_how_many_but_not_how_much():
+    petition = "Ninety one MPs have signed a petition backing the amendment."
+    assert offers_kind(petition, Kind.QUANTITY, "How many MPs signed the petition?")
+    assert not offers_kind("The show is due to end in May after four series.", Kind.QUANTITY,
+                           "How much did the advert cost?"), "four series is no sum of money"
+    premium = "The coins will be priced at a premium of seven pct to the value of the gold."
+    assert offers_kind(premium, Kind.QUANTITY, "At what premium were the coins priced?")
+    assert offers_kind(premium, Kind.PERCENT, "What premium rate were the coins priced at?")
+    assert not offers_kind(petition, Kind.QUANTITY, "How many of the ninety one MPs signed it in March?"), (
+        "a count the question already states is not an answer")
+
+
+def test_a_question_about_money_wants_a_sum_of_money():
+    question = "How much did Vodafone pay for its licence?"
+    assert not offers_kind("Now Vodafone has 14m customers in the UK alone.", Kind.QUANTITY, question)
+    assert offers_kind("It paid £1.3bn for it.", Kind.QUANTITY, question)
+    assert offers_kind("The licence cost 500 Belgian francs.", Kind.QUANTITY, question)
+    assert offers_kind("The licence cost 12 mln dlrs.", Kind.QUANTITY, question)
+    assert not offers_kind("It was signed at 5 p.m. by 40 officials.", Kind.QUANTITY, question)
+    assert offers_kind("Now Vodafone has 14m customers.", Kind.QUANTITY, "How many customers does Vodafone have?")
+
+
+def test_in_which_year_asks_for_a_time_and_in_which_alone_for_a_place():
+    assert question_kind("In which year will the government review retirement ages?") is Kind.TIME
+    assert question_kind("In which city was the meeting held?") is Kind.NAME
+
+
+def test_a_year_before_the_article_was_written_is_timely_where_the_article_names_it():
+    told = Passage("p1", "r#1", "It was Schmidt who, as Chancellor, appointed Poehl in 1980.", date="1987-06-02")
+    other = Passage("p2", "r#2", "Poehl said rates would stay where they are.", date="1987-06-03")
+    assert timely_passages("Which chancellor appointed Poehl in 1980?", [told, other]) == {0}
+    weekly = Passage("p3", "r#3", "M-1 rose in the week to March 2, the Fed said in 1987.", date="1987-03-20")
+    assert timely_passages("What was M-1 on March 5, 1987?", [weekly]) == set(), "only whole years are history"
 
 
 def test_a_measure_compound_answers_only_a_question_about_that_measure():
