@@ -180,6 +180,19 @@ def test_duplicate_groups_and_the_preferred_copy(tmp_path):
     assert preferred_copy([Member("x", 0, 900), Member("y", 20200101, 10)]).source == "y"
 
 
+def test_a_weekly_report_from_the_same_template_is_not_a_copy_of_last_weeks(tmp_path):
+    index = DuplicateIndex(tmp_path / "search.sqlite3")
+    week = ("Ruritanian oil demand as measured by products supplied rose {} pct in the four weeks ended March {} to "
+            "16.39 mln barrels per day from 16.05 mln in the same period a year ago, the Energy Information "
+            "Administration said. Gasoline demand averaged 6.9 mln bpd, distillate demand 3.1 mln bpd and residual "
+            "fuel demand 1.3 mln bpd in the period, the agency said in its weekly report.")
+    assert index.add("r#1", week.format("2.1", 6), 19870311) == []
+    assert similarity(minhash(week.format("2.1", 6)), minhash(week.format("1.9", 13))) >= 0.8
+    assert index.add("r#2", week.format("1.9", 13), 19870318) == [], "a week later is another report"
+    assert index.add("r#3", week.format("1.9", 13) + " REUTER", 19870318) == ["r#2"], "a copy the same day"
+    assert "r#1" in index.add("u#1", week.format("2.1", 6), 0), "an undated copy is still a copy"
+
+
 def test_bbc_wire_duplicates_are_found():
     tech = CORPUS / "bbc" / "tech"
     if not tech.exists():
