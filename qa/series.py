@@ -29,6 +29,25 @@ _MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = YEAR_GROUP
 _WEEKDAY = r"(?:(?:" + "|".join(sorted(WEEKDAYS, key=len, reverse=True)) + r"),?\s+)?"
 WEEK_ENDED = re.compile(rf"\bweek (?:ended|ending|to)\s+{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:,?\s+{_YEAR})?", re.I)
+# "the four weeks ended February 27", "the six days ending April 16": a span of weeks or days up to a date.
+SPAN_ENDED = re.compile(
+    rf"\b(\d{{1,2}}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen) (week|day)s? "
+    rf"(?:ended|ending|to)\s+{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:,?\s+{_YEAR})?",
+    re.I,
+)
+# "the first 10 days of March", "the last ten days of February": a central bank's ten-day return.
+TEN_DAYS = re.compile(rf"\b(first|second|third|last|final) (?:10|ten) days of {_MONTH}(?:,?\s+{_YEAR})?", re.I)
+_TEN_DAYS_END = {"first": 10, "second": 20}
+_COUNT_WORDS = {w: n for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+# Wire copy spells small days out: "the four weeks ended March six".
+DAY_IN_WORDS = re.compile(
+    rf"\b{_MONTH}\s+(twenty[- ]one|twenty[- ]two|twenty[- ]three|twenty[- ]four|twenty[- ]five|twenty[- ]six|"
+    r"twenty[- ]seven|twenty[- ]eight|twenty[- ]nine|thirty[- ]one|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty)\b",
+    re.I,
+)
 DAY_WEEK = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\s+week\b", re.I)
 MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
 MONTHS_OF = re.compile(rf"\b(\d{{1,2}}) months of {_YEAR}", re.I)
@@ -139,6 +158,12 @@ def _week_ended(end: date) -> Period:
     return Period((end - timedelta(days=6)).isoformat(), end.isoformat(), f"the week ended {end.isoformat()}")
 
 
+def _day_number(words: str) -> int:
+    """A day of the month in words ("six", "twenty-one") as a number."""
+    parts = re.split(r"[- ]", words.lower())
+    return sum(30 if w == "thirty" else _COUNT_WORDS[w] for w in parts)
+
+
 def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -149,6 +174,21 @@ def read_period(sentence: str, published: str) -> Period | None:
         day = date.fromisoformat(published)
     except ValueError:
         day = None
+    sentence = DAY_IN_WORDS.sub(lambda m: f"{m.group(1)} {_day_number(m.group(2))}", sentence)
+    if (m := SPAN_ENDED.search(sentence)) and day is not None:
+        count = int(m.group(1)) if m.group(1).isdigit() else _COUNT_WORDS[m.group(1).lower()]
+        month, number = MONTHS[m.group(3).lower()], int(m.group(4))
+        end = date(int(m.group(5)), month, number) if m.group(5) else _resolve_year(month, number, day)
+        if end is not None and count:
+            days = count * (7 if m.group(2).lower() == "week" else 1)
+            return Period((end - timedelta(days=days - 1)).isoformat(), end.isoformat(),
+                          f"the {m.group(1)} {m.group(2)}s ended {end.isoformat()}")
+    if (m := TEN_DAYS.search(sentence)) and (m.group(3) or day is not None):
+        month = MONTHS[m.group(2).lower()]
+        year = int(m.group(3)) if m.group(3) else (day.year if month <= day.month else day.year - 1)
+        last = _TEN_DAYS_END.get(m.group(1).lower(), _month_end(year, month).day)
+        first = {"first": 1, "second": 11}.get(m.group(1).lower(), 21)
+        return Period(date(year, month, first).isoformat(), date(year, month, last).isoformat(), m.group(0))
     for pattern in (WEEK_ENDED, DAY_WEEK):
         if (m := pattern.search(sentence)) and day is not None:
             month, number = MONTHS[m.group(1).lower()], int(m.group(2))

@@ -62,6 +62,13 @@ FRAMING_WORDS = frozenset(
 )
 # How often a series is reported frames the topic ("each week"); "the week ended March 4" still counts.
 EVERY_PERIOD = re.compile(r"\b(?:each|every|per|a) (?:day|week|month|quarter|year)\b", re.I)
+# A name joined to the topic's first by these qualifies the measure with it ("Kazakhstan and European Union").
+JOINED_NAME = re.compile(r"\b(?:and|with|between|to|from)\s+(?:the\s+)?$", re.I)
+# Wire copy writes "3-Mo Bills", "10 Pct", "Wk"; topics are written out ("three-month bills").
+WIRE_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "twelve": "12", "mo": "month", "mos": "month", "wk": "week", "yr": "year",
+}
 # Dotted abbreviations of names ("U.S.", "N.Y.", "U.K."): `find_entities` reads them as single letters.
 ABBREVIATION = re.compile(r"\b(?:[A-Z]\.){2,}")
 NAME_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # capitalised words in a row make one name
@@ -151,23 +158,27 @@ def group_label(day: str, grain: str) -> str:
 
 
 def topic_terms(text: str) -> set[str]:
-    """The stemmed content words of a topic or text ("U.S.", "M", "1" kept: they name measures)."""
+    """The stemmed content words of a topic or text ("U.S.", "M", "1" kept: they name measures), with wire copy's
+    abbreviations and numbers in words read alike ("3-Mo" and "three-month")."""
     text = EVERY_PERIOD.sub(" ", text.replace("-", " "))
-    return {_stem(w) for w in content_words(text) if w not in FRAMING_WORDS}
+    return {_stem(WIRE_WORDS.get(w, w)) for w in content_words(text) if w not in FRAMING_WORDS}
 
 
 def topic_names(topic: str) -> list[str]:
     """The names that qualify a topic's measure ("Canadian", "U.S.", "with Europe"): a report must mention each, as
-    the same measure of a neighbouring place (U.S. M-1 beside Canadian M-1) is another series. A name of several
-    words counts by its longest ("Hughes Tool" by "Hughes"); who reports the figure is no qualifier."""
+    the same measure of a neighbouring place (U.S. M-1 beside Canadian M-1) is another series. They are the topic's
+    first name and those joined to it ("Kazakhstan and European Union", "… with Europe"): the names after it say
+    who issues or reports the measure ("U.S. Treasury bills", "… at the Swiss National Bank"), which the wire's
+    flash of the figure leaves out. A name of several words counts by its longest ("Hughes Tool" by "Hughes")."""
     if source := SOURCE_NAMED.search(topic):
         topic = topic[: source.start()]
-    names = ABBREVIATION.findall(topic)
-    for run in NAME_RUN.findall(topic):
-        words = [w for w in find_entities(run) if w.lower() not in MONTHS and w.lower() not in WEEKDAYS]
+    found = [(m.start(), m.group(0)) for m in ABBREVIATION.finditer(topic)]
+    for run in NAME_RUN.finditer(topic):
+        words = [w for w in find_entities(run.group(0)) if w.lower() not in MONTHS and w.lower() not in WEEKDAYS]
         if words:
-            names.append(max(words, key=len))
-    return names
+            found.append((run.start(), max(words, key=len)))
+    found.sort()
+    return [name for n, (at, name) in enumerate(found) if n == 0 or JOINED_NAME.search(topic[:at])]
 
 
 def names_mentioned(names: list[str], text: str) -> bool:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from qa.change_answers import change_question
 from qa.series import Reading, disagreements, earlier_readings, read_figure, read_period
 from qa.timeline_eval import score_timeline, summarise
-from qa.timelines import grain_for, group_label, names_mentioned, topic_names
+from qa.timelines import grain_for, group_label, names_mentioned, topic_names, topic_terms
 
 WEEK_ONE = """Ruritania money supply rises in week
 
@@ -83,6 +83,26 @@ def test_the_names_a_topic_qualifies_its_measure_with_must_be_mentioned():
         ["Kazakhstan", "Europe"], "Kazakhstan's trade with European countries")
     assert not names_mentioned(["Canadian"], "U.S. M-1 money supply rose 2.1 billion dlrs")
     assert not names_mentioned(["U.S."], "Thai M-1 money supply rises in January")
+
+
+def test_who_issues_or_reports_the_measure_does_not_qualify_it_and_wire_abbreviations_read_as_words():
+    assert topic_names("Ruritanian Treasury three-month bill auction rate") == ["Ruritanian"]
+    assert topic_names("Freedonian banks' sight deposits at the Freedonian National Bank") == ["Freedonian"]
+    assert topic_names("Kazakhstan and European Union cooperation") == ["Kazakhstan", "European"]
+    assert {"3", "month", "bill"} <= topic_terms("Ruritania Sells 3-Mo Bills At 5.47 Pct")
+    assert topic_terms("three-month bills") == topic_terms("3-Mo Bills")
+
+
+def test_spans_of_weeks_or_days_ten_day_returns_and_days_in_words():
+    oil = read_period("Demand rose 1.9 pct in the four weeks ended March six to 16.39 mln barrels per day.",
+                      "1987-03-11")
+    assert (oil.start, oil.end) == ("1987-02-07", "1987-03-06")
+    assert read_period("fell to 7.46 billion in the six days ending April 16", "1987-04-21").end == "1987-04-16"
+    last = read_period("rose to 10.53 billion in the last 10 days of February, the bank said.", "1987-03-02")
+    assert (last.start, last.end) == ("1987-02-21", "1987-02-28")
+    assert read_period("fell in the first ten days of March to 7.65 billion", "1987-03-11").end == "1987-03-10"
+    assert read_period("rose in the second 10 days of March to 8.40 billion", "1987-03-23").end == "1987-03-20"
+    assert read_period("in the week ended March twenty-one", "1987-03-26").end == "1987-03-21"
 
 
 def test_a_december_week_said_in_january_is_last_year():
