@@ -20,6 +20,7 @@ LLM's or the quote's business) and deciding to abstain.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass
@@ -222,10 +223,10 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | No
         start = (hint.start or date.min).isoformat()
         end = (hint.end + window_slack(hint)).isoformat() if hint.end else date.max.isoformat()
         timely = {n for n, day in dated.items() if start <= day <= end}
-        if years := _whole_years(hint):
-            # Years before the article was written ("appointed in 1980", asked of 1987 stories) are history
-            # the article tells, when it names them.
-            timely |= {n for n, day in dated.items() if day > end and years.search(passages[n].text)}
+        if named := _time_named(hint):
+            # A time before the article was written is one it tells of when it names it: "appointed in 1980" asked
+            # of 1987 stories, or "the four weeks ended February 27" in a weekly report of March 4.
+            timely |= {n for n, day in dated.items() if day > end and named.search(passages[n].text)}
         return timely
     if hint.recent:
         newest = max(dated.values())
@@ -233,11 +234,17 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | No
     return None
 
 
-def _whole_years(hint) -> re.Pattern | None:
-    """The years of a window of whole years ("in 1980", "in 1985-86") as a pattern, None for any other window."""
-    if not (hint.start and hint.end) or (hint.start.timetuple()[1:3], hint.end.timetuple()[1:3]) != ((1, 1), (12, 31)):
+def _time_named(hint) -> re.Pattern | None:
+    """How an article names the window's time: its years for whole years ("in 1980", "in 1985-86"), its month and
+    day for one day ("February 27", "27 February"); None for any other window."""
+    if not (hint.start and hint.end):
         return None
-    return re.compile(r"\b(?:" + "|".join(str(y) for y in range(hint.start.year, hint.end.year + 1)) + r")\b")
+    if hint.start == hint.end:
+        month, day = calendar.month_name[hint.start.month], hint.start.day
+        return re.compile(rf"\b(?:{month}\.?\s+{day}|{day}\s+{month})\b", re.I)
+    if (hint.start.timetuple()[1:3], hint.end.timetuple()[1:3]) == ((1, 1), (12, 31)):
+        return re.compile(r"\b(?:" + "|".join(str(y) for y in range(hint.start.year, hint.end.year + 1)) + r")\b")
+    return None
 
 
 def _stem(word: str) -> str:

@@ -65,12 +65,15 @@ def test_in_which_year_asks_for_a_time_and_in_which_alone_for_a_place():
     assert question_kind("In which city was the meeting held?") is Kind.NAME
 
 
-def test_a_year_before_the_article_was_written_is_timely_where_the_article_names_it():
+def test_a_time_before_the_article_was_written_is_timely_where_the_article_names_it():
     told = Passage("p1", "r#1", "It was Schmidt who, as Chancellor, appointed Poehl in 1980.", date="1987-06-02")
     other = Passage("p2", "r#2", "Poehl said rates would stay where they are.", date="1987-06-03")
     assert timely_passages("Which chancellor appointed Poehl in 1980?", [told, other]) == {0}
     weekly = Passage("p3", "r#3", "M-1 rose in the week to March 2, the Fed said in 1987.", date="1987-03-20")
-    assert timely_passages("What was M-1 on March 5, 1987?", [weekly]) == set(), "only whole years are history"
+    assert timely_passages("What was M-1 on March 5, 1987?", [weekly]) == set(), "another day is not the one asked"
+    report = Passage("p4", "r#4", "Demand rose 2.1 pct in the four weeks ended February 27.", date="1987-03-04")
+    asked = "What oil demand did the agency report for the four weeks ended February 27, 1987?"
+    assert timely_passages(asked, [report, weekly]) == {0}, "a weekly report names the day it reports on"
 
 
 def test_a_measure_compound_answers_only_a_question_about_that_measure():
