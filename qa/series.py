@@ -41,6 +41,14 @@ _TEN_DAYS_END = {"first": 10, "second": 20}
 _COUNT_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
+# A count in words where a sentence has no figure in digits ("There were seven grain ships loading"), not a span
+# of time ("the four weeks ended") or a day ("March six"); "one" is left out, being mostly a pronoun ("one of the
+# largest").
+COUNT_IN_WORDS = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    r"eighteen|nineteen|twenty)\b(?![- ](?:days?|weeks?|months?|quarters?|years?)\b)",
+    re.I,
+)
 # Wire copy spells small days out: "the four weeks ended March six".
 DAY_IN_WORDS = re.compile(
     rf"\b{_MONTH}\s+(twenty[- ]one|twenty[- ]two|twenty[- ]three|twenty[- ]four|twenty[- ]five|twenty[- ]six|"
@@ -242,9 +250,15 @@ def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
     return found
 
 
+def _counts_in_words(sentence: str) -> list[tuple[re.Match, float, str]]:
+    """(match, value, unit) of each count in words that is not a day ("March six")."""
+    return [(m, float(_COUNT_WORDS[m.group(1).lower()]), "") for m in COUNT_IN_WORDS.finditer(sentence)
+            if not re.search(rf"{_MONTH}\s*$", sentence[: m.start()], re.I)]
+
+
 def read_figure(sentence: str, published: str) -> tuple[float, str, str, Period | None] | None:
     """(value, unit, as written, period) of the figure the sentence reports, or None when it states no amount."""
-    amounts = _amounts(sentence)
+    amounts = _amounts(sentence) or _counts_in_words(sentence)
     if not amounts:
         return None
     levels = [a for a in amounts if LEVEL_BEFORE.search(_before_figure(sentence, a[0]))]

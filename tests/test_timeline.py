@@ -67,6 +67,14 @@ def test_a_span_of_months_a_count_and_a_labelled_number():
     assert read_figure("The meeting took place on March 16, 2023.", "2023-03-17") is None
 
 
+def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
+    assert read_figure("There were seven grain ships loading and six ships were waiting to load at Portland.",
+                       "1987-02-26")[:3] == (7.0, "", "seven")
+    assert read_figure("Two ships were waiting, with 12 more expected.", "1987-02-26")[0] == 12
+    assert read_figure("Demand rose in the four weeks ended March six, the agency said.", "1987-03-11") is None
+    assert read_figure("The figure is expected to show one of the largest one-week increases.", "1987-04-24") is None
+
+
 def test_a_total_is_the_level_and_a_flash_of_only_the_change_gives_no_level():
     assert read_figure("The number of active rotary rigs fell by 38 to a total of 801, against 1,248 working rigs one "
                        "year ago, Hughes Tool Co said.", "1987-03-02")[:3] == (801, "", "801")
@@ -83,6 +91,13 @@ def test_the_names_a_topic_qualifies_its_measure_with_must_be_mentioned():
         ["Kazakhstan", "Europe"], "Kazakhstan's trade with European countries")
     assert not names_mentioned(["Canadian"], "U.S. M-1 money supply rose 2.1 billion dlrs")
     assert not names_mentioned(["U.S."], "Thai M-1 money supply rises in January")
+
+
+def test_a_topics_opening_word_is_no_name_where_the_articles_write_it_as_an_ordinary_word():
+    text = "A number of grain ships were loading at Ruritania. The number waiting rose. Number of ships: 3."
+    assert topic_names("Number of grain ships loading at Ruritania", text) == ["Ruritania"]
+    assert topic_names("Ruritania grain ships loading", text) == ["Ruritania"]
+    assert topic_names("Number of grain ships loading at Ruritania", "Number Theory Weekly") == ["Number"]
 
 
 def test_who_issues_or_reports_the_measure_does_not_qualify_it_and_wire_abbreviations_read_as_words():
@@ -160,6 +175,42 @@ def test_grouping_follows_the_span():
     assert grain_for("2022-11-18", "2024-02-15") == "month"
     assert group_label("1987-03-05", "week") == "week of 1987-03-02"
     assert group_label("2024-02-15", "month") == "February 2024"
+
+
+OUTPUT_FLASH = """Weekly Electric Output Up {change} Pct From Last Year
+
+date {day}
+Ruritanian power companies generated a net {level} billion kilowatt-hours in the week, the institute said.
+"""
+OUTPUT_NAMED = """Ruritania Weekly Electric Output Up 6.8 Pct From Last Year
+
+date 2024-03-21
+Ruritanian power companies generated a net 49.92 billion kilowatt-hours in the week, the institute said.
+"""
+OUTPUT_COMMENT = """Officials Urge Utilities To Build More Plants
+
+date 2024-03-22
+Officials said Ruritania's weekly electric output figures showed the utilities needed more plants.
+"""
+
+
+def test_a_report_whose_headline_is_the_series_own_is_kept_when_another_weeks_title_names_more(tmp_path):
+    """One week's title names the country, the others' leave it out: the others are still the series' reports,
+    and a commentary naming the figures only in its body is not."""
+    from qa import ingest, timeline
+    from qa.settings import Settings
+
+    folder = tmp_path / "output"
+    folder.mkdir()
+    for n, (day, change, level) in enumerate((("2024-03-07", "2.4", "50.08"), ("2024-03-14", "4.9", "48.31"))):
+        (folder / f"flash-{n}.txt").write_text(OUTPUT_FLASH.format(day=day, change=change, level=level))
+    (folder / "named.txt").write_text(OUTPUT_NAMED)
+    (folder / "comment.txt").write_text(OUTPUT_COMMENT)
+    settings = Settings(index_dir=tmp_path / "index")
+    assert ingest([folder], settings=settings, progress=False).added == 4
+    result = timeline("Ruritania weekly electric output", settings=settings)
+    assert [e.date for e in result.entries] == ["2024-03-07", "2024-03-14", "2024-03-21"]
+    assert [e.reading.value for e in result.entries] == [50.08e9, 48.31e9, 49.92e9]
 
 
 @pytest.fixture(scope="module")
