@@ -38,6 +38,9 @@ SPAN_ENDED = re.compile(
 # "the first 10 days of March", "the last ten days of February": a central bank's ten-day return.
 TEN_DAYS = re.compile(rf"\b(first|second|third|last|final) (?:10|ten) days of {_MONTH}(?:,?\s+{_YEAR})?", re.I)
 _TEN_DAYS_END = {"first": 10, "second": 20}
+# "in the fourth week of March": a weekly return's last week runs to the month's end (the earlier weeks' ends vary
+# by who reports them: the Bundesbank's fall on the 7th, 15th and 23rd).
+LAST_WEEK_OF = re.compile(rf"\b(?:fourth|last|final) week of {_MONTH}(?:,?\s+{_YEAR})?", re.I)
 _COUNT_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
@@ -172,6 +175,13 @@ def _day_number(words: str) -> int:
     return sum(30 if w == "thirty" else _COUNT_WORDS[w] for w in parts)
 
 
+def _month_year(month: int, written: str | None, published: date | None) -> int:
+    """The year of a month named in a report: as written, else the latest not after the publication date."""
+    if written:
+        return int(written)
+    return published.year if month <= published.month else published.year - 1
+
+
 def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -193,10 +203,14 @@ def read_period(sentence: str, published: str) -> Period | None:
                           f"the {m.group(1)} {m.group(2)}s ended {end.isoformat()}")
     if (m := TEN_DAYS.search(sentence)) and (m.group(3) or day is not None):
         month = MONTHS[m.group(2).lower()]
-        year = int(m.group(3)) if m.group(3) else (day.year if month <= day.month else day.year - 1)
+        year = _month_year(month, m.group(3), day)
         last = _TEN_DAYS_END.get(m.group(1).lower(), _month_end(year, month).day)
         first = {"first": 1, "second": 11}.get(m.group(1).lower(), 21)
         return Period(date(year, month, first).isoformat(), date(year, month, last).isoformat(), m.group(0))
+    if (m := LAST_WEEK_OF.search(sentence)) and (m.group(2) or day is not None):
+        month = MONTHS[m.group(1).lower()]
+        end = _month_end(_month_year(month, m.group(2), day), month)
+        return Period((end - timedelta(days=6)).isoformat(), end.isoformat(), m.group(0))
     for pattern in (WEEK_ENDED, DAY_WEEK):
         if (m := pattern.search(sentence)) and day is not None:
             month, number = MONTHS[m.group(1).lower()], int(m.group(2))
@@ -218,12 +232,9 @@ def read_period(sentence: str, published: str) -> Period | None:
                       m.group(0))
     if m := MONTH_YEAR.search(sentence):
         month = MONTHS[m.group(1).lower()]
-        if m.group(2):
-            year = int(m.group(2))
-        elif day is not None:
-            year = day.year if month <= day.month else day.year - 1
-        else:
+        if not m.group(2) and day is None:
             return None
+        year = _month_year(month, m.group(2), day)
         return Period(date(year, month, 1).isoformat(), _month_end(year, month).isoformat(), m.group(0))
     if m := YEAR_ONLY.search(sentence):
         year = int(m.group(1))

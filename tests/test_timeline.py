@@ -118,6 +118,9 @@ def test_spans_of_weeks_or_days_ten_day_returns_and_days_in_words():
     assert read_period("fell in the first ten days of March to 7.65 billion", "1987-03-11").end == "1987-03-10"
     assert read_period("rose in the second 10 days of March to 8.40 billion", "1987-03-23").end == "1987-03-20"
     assert read_period("in the week ended March twenty-one", "1987-03-26").end == "1987-03-21"
+    fourth = read_period("reserves rose by 200 mln marks in the fourth week of March to 82.2 billion", "1987-04-03")
+    assert (fourth.start, fourth.end) == ("1987-03-25", "1987-03-31")
+    assert read_period("fell in the last week of December to 80 billion", "1987-01-05").end == "1986-12-31"
 
 
 def test_a_december_week_said_in_january_is_last_year():
