@@ -182,7 +182,7 @@ def topic_names(topic: str, candidates: str = "") -> list[str]:
     who issues or reports the measure ("U.S. Treasury bills", "… at the Swiss National Bank"), which the wire's
     flash of the figure leaves out. A name of several words counts by its longest ("Hughes Tool" by "Hughes"). The
     topic's opening word is no name where the candidate articles' text writes it as an ordinary word
-    (`_ordinary_word`: "Number of grain ships loading at Portland", "Total assets of …")."""
+    (`_ordinary_word`: "Number of grain ships loading at Portland")."""
     if source := SOURCE_NAMED.search(topic):
         topic = topic[: source.start()]
     found = [(m.start(), m.group(0)) for m in ABBREVIATION.finditer(topic)]
