@@ -48,8 +48,8 @@ _COUNT_WORDS = {w: n for n, w in enumerate(
 # of time ("the four weeks ended") or a day ("March six"); "one" is left out, being mostly a pronoun ("one of the
 # largest").
 COUNT_IN_WORDS = re.compile(
-    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
-    r"eighteen|nineteen|twenty)\b(?![- ](?:days?|weeks?|months?|quarters?|years?)\b)",
+    rf"\b({'|'.join(w for w in _COUNT_WORDS if w not in ('zero', 'one'))})\b"
+    r"(?![- ](?:days?|weeks?|months?|quarters?|years?)\b)",
     re.I,
 )
 # Wire copy spells small days out: "the four weeks ended March six".
@@ -250,7 +250,7 @@ def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
         if re.search(r"[A-Za-z]-$", before) or re.match(r"-[A-Za-z]", after):  # M-1, 91-day
             continue
         if not (figure.scaled or figure.percent) and "," not in figure.written and figure.mantissa.is_integer():
-            if re.search(rf"{_MONTH}\s*$", before, re.I) or 1900 <= figure.mantissa <= 2100:
+            if _after_month(before) or 1900 <= figure.mantissa <= 2100:
                 continue  # "March 16", "2023"
         unit = "%" if figure.percent else ""
         if not unit and (symbol := re.match(r"[$€£¥]", figure.written)):
@@ -261,10 +261,15 @@ def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
     return found
 
 
+def _after_month(before: str) -> bool:
+    """Does the text end in a month's name, so that the number after it is a day ("March 16", "March six")?"""
+    return bool(re.search(rf"{_MONTH}\s*$", before, re.I))
+
+
 def _counts_in_words(sentence: str) -> list[tuple[re.Match, float, str]]:
     """(match, value, unit) of each count in words that is not a day ("March six")."""
     return [(m, float(_COUNT_WORDS[m.group(1).lower()]), "") for m in COUNT_IN_WORDS.finditer(sentence)
-            if not re.search(rf"{_MONTH}\s*$", sentence[: m.start()], re.I)]
+            if not _after_month(sentence[: m.start()])]
 
 
 def read_figure(sentence: str, published: str) -> tuple[float, str, str, Period | None] | None:

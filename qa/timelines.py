@@ -273,7 +273,7 @@ def _same_report(a: Passage, b: Passage) -> bool:
     if a.date != b.date or not a.title or not b.title:
         return False
     short, other = sorted((content_words(a.title), content_words(b.title)), key=len)
-    return bool(short) and len(short & other) / len(short) >= SAME_REPORT_TITLE_SHARE
+    return _share_in(short, other) >= SAME_REPORT_TITLE_SHARE
 
 
 def build_timeline(pipeline, topic: str, filters: Filters | None = None) -> Timeline:
@@ -294,9 +294,10 @@ def build_timeline(pipeline, topic: str, filters: Filters | None = None) -> Time
     titled = {r[0]: max(_coverage(terms, topic_terms(by_article[s][0].title)) for s in (r[0], *r[1])) for r in reports}
     best_title = max(titled.values(), default=0.0)
     headline = {r[0]: _headline(by_article[r[0]][0].title) for r in reports}
-    titled_well = [headline[r[0]] for r in reports if titled[r[0]] >= MIN_TITLE_SHARE * best_title]
-    reports = [r for r in reports if titled[r[0]] >= MIN_TITLE_SHARE * best_title
-               or _same_headline(headline[r[0]], titled_well)][:MAX_ENTRIES]
+    titled_well = {r[0] for r in reports if titled[r[0]] >= MIN_TITLE_SHARE * best_title}
+    kept_headlines = [headline[source] for source in titled_well]
+    reports = [r for r in reports if r[0] in titled_well
+               or _same_headline(headline[r[0]], kept_headlines)][:MAX_ENTRIES]
     reports.sort(key=lambda r: (by_article[r[0]][0].date, r[0]))
     timeline = Timeline(topic=topic, grain="day", candidates=len(by_article))
     if not reports:
@@ -323,7 +324,12 @@ def _headline(title: str) -> set[str]:
 
 
 def _same_headline(words: set[str], headlines: list[set[str]]) -> bool:
-    return bool(words) and any(len(words & h) / len(words) >= SAME_HEADLINE_SHARE for h in headlines)
+    return any(_share_in(words, h) >= SAME_HEADLINE_SHARE for h in headlines)
+
+
+def _share_in(words: set[str], other: set[str]) -> float:
+    """The share of `words` found in `other` (0 for no words)."""
+    return len(words & other) / len(words) if words else 0.0
 
 
 def _article_text(passages: list[Passage]) -> str:
