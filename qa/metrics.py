@@ -165,23 +165,28 @@ def citation_validity(answer: Answer) -> float:
     return 1.0 if all(n in numbers for n in citation_markers(answer.text)) else 0.0
 
 
-def _cited_sources(citations: Sequence[Citation]) -> list[str]:
-    return list(dict.fromkeys(c.source for c in citations))
+def _cited_sources(citations: Sequence[Citation]) -> list[tuple[str, ...]]:
+    """Each distinct cited article with the near-duplicate copies its citation lists, cited source first.
+
+    A copy states what the gold article states, so citing it is citing the gold article: the
+    timeline evaluation counts copies the same way.
+    """
+    return list(dict.fromkeys((c.source, *c.also_reported_by) for c in citations))
 
 
 def citation_precision(citations: Sequence[Citation], gold_sources: Sequence[str]) -> float | None:
-    """Share of the distinct cited sources that are gold; None when nothing is cited."""
+    """Share of the distinct cited articles that are gold, or copies of a gold one; None when nothing is cited."""
     cited = _cited_sources(citations)
     if not cited or not gold_sources:
         return None
-    return sum(_is_gold(s, gold_sources) for s in cited) / len(cited)
+    return sum(any(_is_gold(s, gold_sources) for s in copies) for copies in cited) / len(cited)
 
 
 def citation_recall(citations: Sequence[Citation], gold_sources: Sequence[str]) -> float | None:
     """Share of the gold sources that some citation names; None without gold sources."""
     if not gold_sources:
         return None
-    cited = _cited_sources(citations)
+    cited = [s for copies in _cited_sources(citations) for s in copies]
     return sum(any(source_matches(s, g) for s in cited) for g in gold_sources) / len(gold_sources)
 
 

@@ -1,5 +1,7 @@
 """Hand-checked cases for every metric in qa.metrics."""
 
+from dataclasses import replace
+
 import pytest
 
 from qa import metrics
@@ -134,6 +136,14 @@ def test_citation_precision_and_recall():
     assert metrics.citation_recall(cited + [citation(4, TREND)], gold) == 1.0
     assert metrics.citation_precision([], gold) is None
     assert metrics.citation_recall([], gold) == 0.0
+
+
+def test_citing_a_copy_of_the_gold_article_is_citing_it():
+    copy = replace(citation(1, "bbc/business/7.txt"), also_reported_by=("bbc/business/9.txt",))
+    assert metrics.citation_precision([copy], ["business/9.txt"]) == 1.0
+    assert metrics.citation_recall([copy], ["business/9.txt"]) == 1.0
+    # a copy listed for another citation does not make an unrelated article gold
+    assert metrics.citation_precision([copy, citation(2, "bbc/sport/1.txt")], ["business/9.txt"]) == 0.5
 
 
 def test_answer_supported_looks_in_cited_passage_text():
