@@ -48,7 +48,8 @@ _KINDS = [
     (
         Kind.PERCENT,
         re.compile(
-            r"\b(?:what|which) (?:\w+ ){0,3}(?:percentage|per ?cent|share|proportion|rate|yield)\b"
+            # "share" of a whole, not a price "per share"
+            r"\b(?:what|which) (?:[\w'’]+ ){0,3}(?:percentage|per ?cent|(?<!per )share|proportion|rate|yield)\b"
             r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b",
             re.I,
         ),
@@ -57,7 +58,7 @@ _KINDS = [
         Kind.QUANTITY,
         re.compile(
             r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
-            r"|\b(?:what|which) (?:\w+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
+            r"|\b(?:what|which) (?:[\w'’]+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
             r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
             r"loss|revenue|earnings|volume|output|claims|supply)\b",
             re.I,
@@ -68,7 +69,7 @@ _KINDS = [
     (
         Kind.NAME,
         re.compile(
-            r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:\w+ ){0,3}(?:city|country|town|court|seat|"
+            r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:[\w'’]+ ){0,3}(?:city|country|town|court|seat|"
             r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
             r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
             r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
@@ -92,6 +93,10 @@ _NUMBER_WORD = re.compile(
 )
 # Only a count is written in words: "how much" asks for an amount, and "four series" or "seven years" is none.
 _COUNTING = re.compile(r"\bhow many\b|\bwhat number\b", re.I)
+# A count of things is no sum of money: "how many copies were printed" is not answered by "cost about £2,500".
+_COUNTS_THINGS = re.compile(
+    r"\bhow many (?!(?:dollars|dlrs|pounds|euros|yen|francs|marks|billions?|millions?)\b)[a-z]+", re.I
+)
 _PERCENT_WORDS = re.compile(_NUMBER_WORD.pattern + r"(?:[ -]\w+)?\s(?:pct|per ?cent)\b", re.I)
 
 
@@ -100,6 +105,13 @@ _ASKS_MONEY = re.compile(
     r"\bhow much\b(?:\s[\w'’-]+){0,8}?\s(?:cost|costs|pay|paid|charge|charges|charged|spend|spent|fee|fees|fine|fined|"
     r"compensation|damages|bid|offer|offered|raise|raised|earn|earned|owe|owed|lend|lent|borrow|borrowed|invest|"
     r"invested|worth|price|priced|sell|sold|buy|bought)\b|\b(?:what|which) (?:\w+ ){0,2}(?:price|fee|fine|cost)\b",
+    re.I,
+)
+# ... unless "how much" is followed by the thing measured, and that is no money: "how much fuel oil a month did
+# Venezuela offer" wants barrels, "how much steel did Canada import" tonnes or dollars.
+_ASKS_AMOUNT_OF_GOODS = re.compile(
+    r"\bhow much (?-i:(?!(?:money|cash|compensation|damages|debt|aid|funding|capital|credit|foreign|in|of|a|an|the|"
+    r"more|less|did|does|do|was|were|is|are|has|have|had|will|would|could|can|should|may|might)\b)[a-z]+)",
     re.I,
 )
 _MONEY_FIGURE = re.compile(
@@ -138,15 +150,18 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         # "a 45-minute gig", "the 17-year-old" measure something the question did not ask about.
         terms = _terms(question)
         sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), terms) else " ", sentence)
+        if kind is Kind.QUANTITY and _COUNTS_THINGS.search(question):
+            sentence = _MONEY_FIGURE.sub(" ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
         if kind is Kind.PERCENT:
             return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
-        if _ASKS_MONEY.search(question):
+        if _ASKS_MONEY.search(question) and not _ASKS_AMOUNT_OF_GOODS.search(question):
             return _new_words(_MONEY_FIGURE, sentence, question)
         # A bare year or day of the month is a date, not an amount; "$15" is an amount.
         return any(
             f.scaled or f.percent or f.currency or not _looks_like_date(f.mantissa) or "," in f.written for f in new
-        ) or _new_words(_NUMBER_WORD if _COUNTING.search(question) else _PERCENT_WORDS, sentence, question)
+        ) or _new_words(_counted_in_words(question) if _COUNTING.search(question) else _PERCENT_WORDS,
+                        sentence, question)
     if kind is Kind.TIME:
         asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
         return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))
@@ -156,6 +171,15 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         rest = sentence.split(" ", 1)[1] if " " in sentence else ""
         return any(e.lower() not in asked for e in find_entities(rest))
     return True
+
+
+def _counted_in_words(question: str) -> re.Pattern:
+    """A count in words of what the question counts: "Ninety one MPs" for "how many MPs", not "eight resorts" for
+    "how many votes"; any count in words where the question names no thing ("what number")."""
+    if not (counted := _COUNTS_THINGS.search(question)):
+        return _NUMBER_WORD
+    stem = _stem(counted.group(0).split()[-1].lower())
+    return re.compile(_NUMBER_WORD.pattern + rf"(?:[\s-][\w'’-]+){{0,3}}?\s{re.escape(stem)}\w*", re.I)
 
 
 def _new_words(pattern: re.Pattern, sentence: str, question: str) -> bool:
@@ -235,13 +259,20 @@ def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | No
 
 
 def _time_named(hint) -> re.Pattern | None:
-    """How an article names the window's time: its years for whole years ("in 1980", "in 1985-86"), its month and
-    day for one day ("February 27", "27 February"); None for any other window."""
+    """How an article names the window's time: its years for whole years ("in 1980", "in 1985-86"), its month for a
+    whole month ("in October"), its month and day for one day ("February 27", "27 February"); None for any other
+    window."""
     if not (hint.start and hint.end):
         return None
     if hint.start == hint.end:
         month, day = calendar.month_name[hint.start.month], hint.start.day
         return re.compile(rf"\b(?:{month}\.?\s+{day}|{day}\s+{month})\b", re.I)
+    if hint.start.day == 1 and (hint.start.year, hint.start.month) == (hint.end.year, hint.end.month) and (
+        hint.end.day == calendar.monthrange(hint.end.year, hint.end.month)[1]
+    ):
+        # Case-sensitive: "may" is mostly a verb.
+        month = hint.start.month
+        return re.compile(rf"\b(?:{calendar.month_name[month]}|{calendar.month_abbr[month]}\.)(?!\w)")
     if (hint.start.timetuple()[1:3], hint.end.timetuple()[1:3]) == ((1, 1), (12, 31)):
         return re.compile(r"\b(?:" + "|".join(str(y) for y in range(hint.start.year, hint.end.year + 1)) + r")\b")
     return None

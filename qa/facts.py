@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .dates import spell_date
+from .dates import MONTHS, WEEKDAYS, spell_date
 from .text import STOPWORDS
 from .types import Citation, Passage
 
@@ -136,6 +136,11 @@ def find_entities(text: str) -> list[str]:
             if len(word) > 1 and word.lower() not in _NOT_ENTITIES and not word.isdigit():
                 entities.setdefault(word.lower(), word)
     return list(entities.values())
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question asks about; a month or weekday is a time, which the date window checks, not a name."""
+    return [e for e in find_entities(question) if e.lower() not in MONTHS and e.lower() not in WEEKDAYS]
 
 
 def entity_in(entity: str, words: set[str]) -> bool:

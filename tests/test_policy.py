@@ -60,6 +60,33 @@ def test_a_question_about_money_wants_a_sum_of_money():
     assert offers_kind("Now Vodafone has 14m customers.", Kind.QUANTITY, "How many customers does Vodafone have?")
 
 
+def test_how_much_of_a_thing_wants_an_amount_of_it_even_with_a_verb_of_money():
+    question = "How much fuel oil a month did Venezuela offer to supply China?"
+    assert offers_kind("Venezuela will supply 120,000 barrels of fuel oil a month.", Kind.QUANTITY, question)
+    money = "How much did Venezuela offer to supply China?"
+    assert not offers_kind("Venezuela will supply 120,000 barrels of fuel oil a month.", Kind.QUANTITY, money)
+    assert not offers_kind("Now Vodafone has 14m customers.", Kind.QUANTITY,
+                           "How much compensation did Vodafone pay?"), "compensation is money"
+
+
+def test_how_many_things_is_answered_by_a_count_of_them_not_money_or_a_count_of_other_things():
+    copies = "How many copies of the White Paper were printed?"
+    assert not offers_kind("The Foreign Office says it cost about £2,500 to print.", Kind.QUANTITY, copies)
+    assert offers_kind("It printed 30,000 copies at a cost of £2,500.", Kind.QUANTITY, copies)
+    votes = "By how many votes did the parliament agree?"
+    assert not offers_kind("There are plans for eight Las Vegas style resorts.", Kind.QUANTITY, votes)
+    assert offers_kind("It agreed by ninety votes to forty.", Kind.QUANTITY, votes)
+    assert offers_kind("Ninety one Labour MPs signed it.", Kind.QUANTITY, "How many MPs signed it?")
+    assert offers_kind("It cost 500 dlrs.", Kind.QUANTITY, "How many dollars did it cost?")
+
+
+def test_a_price_per_share_is_a_figure_not_a_share_and_a_possessive_keeps_the_question_phrase():
+    assert question_kind("At what price per share did the company redeem its preferred shares?") is Kind.QUANTITY
+    assert question_kind("What share of the market did the company hold?") is Kind.PERCENT
+    assert question_kind("What was Bangladesh's trade deficit in October 1986?") is Kind.QUANTITY
+    assert question_kind("Which was Italy's largest bank by assets?") is Kind.NAME
+
+
 def test_in_which_year_asks_for_a_time_and_in_which_alone_for_a_place():
     assert question_kind("In which year will the government review retirement ages?") is Kind.TIME
     assert question_kind("In which city was the meeting held?") is Kind.NAME
@@ -74,6 +101,12 @@ def test_a_time_before_the_article_was_written_is_timely_where_the_article_names
     report = Passage("p4", "r#4", "Demand rose 2.1 pct in the four weeks ended February 27.", date="1987-03-04")
     asked = "What oil demand did the agency report for the four weeks ended February 27, 1987?"
     assert timely_passages(asked, [report, weekly]) == {0}, "a weekly report names the day it reports on"
+    monthly = Passage("p5", "r#5", "The trade deficit narrowed to 1.91 billion Taka in October.", date="1987-03-09")
+    later = Passage("p6", "r#6", "Exports may rise in November, the bank said.", date="1987-03-10")
+    assert timely_passages("What was the trade deficit in October 1986?", [monthly, later]) == {0}, (
+        "a later report names the month it reports on")
+    may = Passage("p7", "r#7", "Prices may fall, the bank said.", date="1987-08-10")
+    assert timely_passages("What did the bank report for May 1987?", [may]) == set(), "'may' the verb is no month"
 
 
 def test_a_measure_compound_answers_only_a_question_about_that_measure():
