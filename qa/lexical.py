@@ -155,6 +155,12 @@ class LexicalIndex:
                 rows = self._db.execute("SELECT rowid FROM chunk_meta WHERE source = ?", (source,)).fetchall()
                 self._delete_rowids([r[0] for r in rows])
 
+    def chunk_ids_of(self, source: str) -> list[str]:
+        """The ids of an article's chunks, in the order they were written (the article's order)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM chunk_meta WHERE source = ? ORDER BY rowid", (source,)).fetchall()
+        return [chunk_id for (chunk_id,) in rows]
+
     def search(self, question: str, k: int, *, where: tuple[str, Sequence] = ("", ())) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the k best chunks, best first; higher scores are better.
 

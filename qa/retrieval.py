@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 from langchain_core.embeddings import Embeddings
 
@@ -293,6 +293,20 @@ class Retriever:
             dense = self.store.search(vector, pool, filters.where())
         found.update({p.id: p for p in dense})
         return [p.id for p in dense]
+
+    def rest_of_article(self, shown: Sequence[Passage], source: str, vector: list[float], limit: int) -> list[Passage]:
+        """Up to `limit` passages of `source` that `shown` lacks, in article order, scored against `vector`.
+
+        They carry the near-duplicate copies the shown passages of that article list.
+        """
+        if self.lexical is None:
+            return []
+        have = {p.id for p in shown}
+        ids = [i for i in self.lexical.chunk_ids_of(source) if i not in have][:limit]
+        copies = next((p.also_reported_by for p in shown if p.source == source), ())
+        order = {chunk_id: n for n, chunk_id in enumerate(ids)}
+        found = sorted(self.store.get_passages(ids, vector), key=lambda p: order[p.id])
+        return [replace(p, also_reported_by=copies) if copies else p for p in found]
 
     def _now(self) -> date:
         """'Now' for relative dates: the newest article's date, so an archive reads as of its own time."""
