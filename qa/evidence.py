@@ -114,9 +114,12 @@ _ASKS_AMOUNT_OF_GOODS = re.compile(
     r"more|less|did|does|do|was|were|is|are|has|have|had|will|would|could|can|should|may|might)\b)[a-z]+)",
     re.I,
 )
+# "How much steel did Canada import" asks for an amount, which a share ("5.7 pct of the U.S. market") is not;
+# "by how much did it rise" and "how much of its output" may be answered by one.
+_ASKS_AMOUNT = re.compile(r"(?<!by )\bhow much\b(?!\s+of\b)", re.I)
 _MONEY_FIGURE = re.compile(
     r"[$€£¥]\s?\d[\d,.]*(?:bn|mn|m|k)?|\d+p\b"
-    r"|\d[\d,.]*(?:bn|mn|m|k)?\s(?:(?:thousand|million|billion|mln|bln|bn)\s)?(?:(?-i:[A-Z][a-z]+)\s)?"
+    r"|\d[\d,.]*(?:bn|mn|m|k)?[\s-](?:(?:thousand|million|billion|mln|bln|bn)[\s-])?(?:(?-i:[A-Z][a-z]+)\s)?"
     r"(?:dlrs?|dollars?|stg|sterling|pounds?|pence|francs?|marks?|yen|lire|lira|euros?|pesos?|cruzados?|rupees?|"
     r"crowns?|guilders?|kronor|krona|kroner|roubles?|rubles?|yuan|rand|riyals?|dinars?|ecus?)\b",
     re.I,
@@ -124,7 +127,10 @@ _MONEY_FIGURE = re.compile(
 
 
 # A number joined to the word it measures: "45-minute", "17-year-old".
-_MEASURE_COMPOUND = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:-[a-z]+)+\b", re.I)
+# A scale or money word joined to the number keeps it an amount: "importing 944-mln dlrs", "a 12-mln-dlr contract".
+_MEASURE_COMPOUND = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?(?!-(?:mln|bln|billion|million|thousand|dlrs?|dollars?|stg|pounds?)\b)(?:-[a-z]+)+\b", re.I
+)
 
 
 def _asks_measure(compound: str, question_terms: set[str]) -> bool:
@@ -153,6 +159,9 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         if kind is Kind.QUANTITY and _COUNTS_THINGS.search(question):
             sentence = _MONEY_FIGURE.sub(" ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
+        amount = kind is Kind.QUANTITY and bool(_ASKS_AMOUNT.search(question))
+        if amount:
+            new = [f for f in new if not f.percent]
         if kind is Kind.PERCENT:
             return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
         if _ASKS_MONEY.search(question) and not _ASKS_AMOUNT_OF_GOODS.search(question):
@@ -160,8 +169,8 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         # A bare year or day of the month is a date, not an amount; "$15" is an amount.
         return any(
             f.scaled or f.percent or f.currency or not _looks_like_date(f.mantissa) or "," in f.written for f in new
-        ) or _new_words(_counted_in_words(question) if _COUNTING.search(question) else _PERCENT_WORDS,
-                        sentence, question)
+        ) or (in_words := _counted_in_words(question) if _COUNTING.search(question) else None if amount
+              else _PERCENT_WORDS) is not None and _new_words(in_words, sentence, question)
     if kind is Kind.TIME:
         asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
         return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))

@@ -80,6 +80,15 @@ def test_how_many_things_is_answered_by_a_count_of_them_not_money_or_a_count_of_
     assert offers_kind("It cost 500 dlrs.", Kind.QUANTITY, "How many dollars did it cost?")
 
 
+def test_how_much_of_a_thing_is_no_share_of_a_market_and_a_scale_word_joined_to_a_number_is_an_amount():
+    steel = "How much steel did Canada import in 1986?"
+    assert not offers_kind("Canadian steel shipments have risen to 5.7 pct of the U.S. market.", Kind.QUANTITY, steel)
+    assert offers_kind("Canada imported 944-mln dlrs worth of the product in 1986.", Kind.QUANTITY, steel)
+    assert offers_kind("Imports rose 5.7 pct.", Kind.QUANTITY, "By how much did Canada's steel imports rise?")
+    assert offers_kind("It won a 12-mln-dlr contract.", Kind.QUANTITY, "How much was the contract worth?")
+    assert not offers_kind("The 45-minute gig is due.", Kind.QUANTITY, "How much did the gig cost?")
+
+
 def test_a_price_per_share_is_a_figure_not_a_share_and_a_possessive_keeps_the_question_phrase():
     assert question_kind("At what price per share did the company redeem its preferred shares?") is Kind.QUANTITY
     assert question_kind("What share of the market did the company hold?") is Kind.PERCENT
