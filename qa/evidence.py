@@ -166,11 +166,15 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
             return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
         if _ASKS_MONEY.search(question) and not _ASKS_AMOUNT_OF_GOODS.search(question):
             return _new_words(_MONEY_FIGURE, sentence, question)
+        # A figure in words: a count of the things counted, or a percentage, which an amount is not.
+        if _COUNTING.search(question):
+            in_words = _counted_in_words(question)
+        else:
+            in_words = None if amount else _PERCENT_WORDS
         # A bare year or day of the month is a date, not an amount; "$15" is an amount.
         return any(
             f.scaled or f.percent or f.currency or not _looks_like_date(f.mantissa) or "," in f.written for f in new
-        ) or (in_words := _counted_in_words(question) if _COUNTING.search(question) else None if amount
-              else _PERCENT_WORDS) is not None and _new_words(in_words, sentence, question)
+        ) or (in_words is not None and _new_words(in_words, sentence, question))
     if kind is Kind.TIME:
         asked = {m.group(0).lower() for m in _MONTH_OR_DAY.finditer(question)}
         return any(m.group(0).lower() not in asked for m in _MONTH_OR_DAY.finditer(sentence))

@@ -297,7 +297,8 @@ class Retriever:
     def rest_of_article(self, shown: Sequence[Passage], source: str, vector: list[float], limit: int) -> list[Passage]:
         """Up to `limit` passages of `source` that `shown` lacks, in article order, scored against `vector`.
 
-        They carry the near-duplicate copies the shown passages of that article list.
+        They carry the near-duplicate copies the shown passages of that article list. Without the side index, which
+        knows each article's chunks, there are none.
         """
         if self.lexical is None:
             return []
