@@ -108,8 +108,8 @@ class Pipeline:
         relevant = [p for p in passages if p.score >= self.settings.min_score]
         vector = self.embeddings.embed_query(question)
         # The sentence that answers is often in another passage of the best article than the ones retrieved.
-        for source in list(dict.fromkeys(p.source for p in relevant))[: policy.ARTICLES_READ_WHOLE]:
-            relevant += self.retriever.rest_of_article(relevant, source, vector, policy.MORE_PASSAGES_PER_ARTICLE)
+        best = list(dict.fromkeys(p.source for p in relevant))[: policy.ARTICLES_READ_WHOLE]
+        relevant += self.retriever.rest_of_articles(relevant, best, vector, policy.MORE_PASSAGES_PER_ARTICLE)
         embed = remember_vectors(self.embeddings.embed_documents)  # ranking and grounding embed the same sentences
         timely = timely_passages(question, relevant)  # one reading of the question's time, for ranking and the gate
         ranked = rank_sentences(question, relevant, vector, embed, policy.EVIDENCE_WEIGHTS, timely) if relevant else []

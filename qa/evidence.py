@@ -21,6 +21,7 @@ LLM's or the quote's business) and deciding to abstain.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -109,11 +110,17 @@ _ASKS_MONEY = re.compile(
 )
 # ... unless "how much" is followed by the thing measured, and that is no money: "how much fuel oil a month did
 # Venezuela offer" wants barrels, "how much steel did Canada import" tonnes or dollars.
-_ASKS_AMOUNT_OF_GOODS = re.compile(
-    r"\bhow much (?-i:(?!(?:money|cash|compensation|damages|debt|aid|funding|capital|credit|foreign|in|of|a|an|the|"
-    r"more|less|did|does|do|was|were|is|are|has|have|had|will|would|could|can|should|may|might)\b)[a-z]+)",
-    re.I,
-)
+_WORD_AFTER_HOW_MUCH = re.compile(r"\bhow much (?-i:([a-z]+))\b", re.I)  # lower case: "how much Yukos" names no thing
+_NOT_GOODS = STOPWORDS | {"less", "may", "might"} | {
+    "money", "cash", "compensation", "damages", "debt", "aid", "funding", "capital", "credit", "foreign",
+}
+
+
+def _asks_amount_of_goods(question: str) -> bool:
+    """Is "how much" followed by the thing measured, and that thing no money ("how much fuel oil", "how much steel")?"""
+    return bool(match := _WORD_AFTER_HOW_MUCH.search(question)) and match.group(1) not in _NOT_GOODS
+
+
 # "How much steel did Canada import" asks for an amount, which a share ("5.7 pct of the U.S. market") is not;
 # "by how much did it rise" and "how much of its output" may be answered by one.
 _ASKS_AMOUNT = re.compile(r"(?<!by )\bhow much\b(?!\s+of\b)", re.I)
@@ -164,7 +171,7 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
             new = [f for f in new if not f.percent]
         if kind is Kind.PERCENT:
             return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
-        if _ASKS_MONEY.search(question) and not _ASKS_AMOUNT_OF_GOODS.search(question):
+        if _ASKS_MONEY.search(question) and not _asks_amount_of_goods(question):
             return _new_words(_MONEY_FIGURE, sentence, question)
         # A figure in words: a count of the things counted, or a percentage, which an amount is not.
         if _COUNTING.search(question):
@@ -186,6 +193,7 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=256)  # asked of every candidate sentence of one question
 def _counted_in_words(question: str) -> re.Pattern:
     """A count in words of what the question counts: "Ninety one MPs" for "how many MPs", not "eight resorts" for
     "how many votes"; any count in words where the question names no thing ("what number")."""

@@ -67,7 +67,7 @@ EVIDENCE_WEIGHTS = Weights(
 # names (weight 0.2: earlier BBC dev 0.846 -> 0.831, citation precision 0.937 -> 0.905), focus words weighing
 # triple (BBC +1 right answer, Reuters -1).
 # How many of the best-ranked articles are read whole for the answer's sentences, and at most how many more
-# passages of each (`Retriever.rest_of_article`): the retrieved passages of the right article often lack the
+# passages of each (`Retriever.rest_of_articles`): the retrieved passages of the right article often lack the
 # sentence that answers (3 of the 4 answerable `bbcg*` / `rg*` dev questions still wrong after the rules
 # above: "its 301 MPs" sat in a passage retrieval left out), and the question's names checked against
 # them alone look missing ("Scotland's role in 21st Century music"). On the BBC dev part (`--llm extractive`),

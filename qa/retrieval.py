@@ -294,20 +294,25 @@ class Retriever:
         found.update({p.id: p for p in dense})
         return [p.id for p in dense]
 
-    def rest_of_article(self, shown: Sequence[Passage], source: str, vector: list[float], limit: int) -> list[Passage]:
-        """Up to `limit` passages of `source` that `shown` lacks, in article order, scored against `vector`.
+    def rest_of_articles(
+        self, shown: Sequence[Passage], sources: Sequence[str], vector: list[float], limit: int
+    ) -> list[Passage]:
+        """Up to `limit` passages of each of `sources` that `shown` lacks, article by article in article order,
+        scored against `vector`, in one read of the store.
 
-        They carry the near-duplicate copies the shown passages of that article list. Without the side index, which
-        knows each article's chunks, there are none.
+        They carry the near-duplicate copies the shown passages of their article list. Without the side index,
+        which knows each article's chunks, there are none.
         """
         if self.lexical is None:
             return []
         have = {p.id for p in shown}
-        ids = [i for i in self.lexical.chunk_ids_of(source) if i not in have][:limit]
-        copies = next((p.also_reported_by for p in shown if p.source == source), ())
+        ids: list[str] = []
+        for source in sources:
+            ids += [i for i in self.lexical.chunk_ids_of(source) if i not in have][:limit]
+        copies = {p.source: p.also_reported_by for p in reversed(shown)}  # the first shown passage's, per article
         order = {chunk_id: n for n, chunk_id in enumerate(ids)}
         found = sorted(self.store.get_passages(ids, vector), key=lambda p: order[p.id])
-        return [replace(p, also_reported_by=copies) if copies else p for p in found]
+        return [replace(p, also_reported_by=copies[p.source]) if copies.get(p.source) else p for p in found]
 
     def _now(self) -> date:
         """'Now' for relative dates: the newest article's date, so an archive reads as of its own time."""

@@ -109,20 +109,22 @@ def test_one_article_does_not_crowd_out_the_others(sample_index):
     assert len({p.source for p in passages}) == len(passages) == 2
 
 
-def test_the_rest_of_an_article_comes_in_order_without_the_shown_passages_and_with_its_copies(twin_index):
+def test_the_rest_of_articles_comes_in_order_without_the_shown_passages_and_with_its_copies(twin_index):
     settings, _ = twin_index
     pipeline = get_pipeline(settings)
     vector = pipeline.embeddings.embed_query("rare earth metals")
     shown = [p for p in pipeline.retrieve("What did Kazakhstan offer the EU on rare earths?", k=4)
              if p.source.endswith(KAZINFORM)]
-    rest = pipeline.retriever.rest_of_article(shown, shown[0].source, vector, limit=50)
+    rest = pipeline.retriever.rest_of_articles(shown, [shown[0].source], vector, limit=50)
     article = (ARTICLES / KAZINFORM).read_text(encoding="utf-8")
     assert rest and not {p.id for p in rest} & {p.id for p in shown}
     assert all(p.source == shown[0].source for p in rest)
     # every chunk is the article's text, and they come in the article's order
     assert [article.index(p.text[:60]) for p in rest] == sorted(article.index(p.text[:60]) for p in rest)
     assert all(p.also_reported_by == ("articles/republished_kazinform.txt",) for p in rest)
-    assert len(pipeline.retriever.rest_of_article(shown, shown[0].source, vector, limit=1)) == 1
+    assert len(pipeline.retriever.rest_of_articles(shown, [shown[0].source], vector, limit=1)) == 1
+    both = pipeline.retriever.rest_of_articles(shown, [shown[0].source, f"articles/{TREND}"], vector, limit=2)
+    assert [p.source for p in both] == [shown[0].source] * 2 + [f"articles/{TREND}"] * 2, "article by article"
 
 
 def test_the_answer_may_quote_a_passage_of_the_best_article_that_retrieval_left_out(sample_index):
