@@ -133,6 +133,9 @@ def page(browser, server):
     page.set_default_timeout(120_000)  # a loaded 2-core machine can take a while to render and upload
     page.goto(server["url"])
     page.wait_for_selector("#question textarea")
+    # Gradio loads each component's code on its own, so the chat can appear after the question box;
+    # the tests that watch it need it in the page first.
+    page.wait_for_selector("#chat", state="attached")
     yield page
     context.close()
 
