@@ -49,8 +49,8 @@ _KINDS = [
     (
         Kind.PERCENT,
         re.compile(
-            # "share" of a whole, not a price "per share"
-            r"\b(?:what|which) (?:[\w'’]+ ){0,3}(?:percentage|per ?cent|(?<!per )share|proportion|rate|yield)\b"
+            # "share" of a whole, not a price "per share"; a stake is a share ("a 49% stake")
+            r"\b(?:what|which) (?:[\w'’]+ ){0,3}(?:percentage|per ?cent|(?<!per )share|proportion|rate|yield|stake)\b"
             r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b",
             re.I,
         ),
@@ -61,7 +61,7 @@ _KINDS = [
             r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
             r"|\b(?:what|which) (?:[\w'’]+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
             r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
-            r"loss|revenue|earnings|volume|output|claims|supply)\b",
+            r"loss|revenue|earnings|volume|output|claims|supply|salary|wage|fee|fine|rent)\b",
             re.I,
         ),
     ),
@@ -98,6 +98,8 @@ _COUNTING = re.compile(r"\bhow many\b|\bwhat number\b", re.I)
 _COUNTS_THINGS = re.compile(
     r"\bhow many (?!(?:dollars|dlrs|pounds|euros|yen|francs|marks|billions?|millions?)\b)[a-z]+", re.I
 )
+# A price per unit ("what price per share") is stated per that unit ("138p a share"), not as a total ("$800m").
+_PER_UNIT = re.compile(r"\bper (share|tonne|ton|barrel|ounce|bushel|head|capita)\b", re.I)
 _PERCENT_WORDS = re.compile(_NUMBER_WORD.pattern + r"(?:[ -]\w+)?\s(?:pct|per ?cent)\b", re.I)
 
 
@@ -105,20 +107,28 @@ _PERCENT_WORDS = re.compile(_NUMBER_WORD.pattern + r"(?:[ -]\w+)?\s(?:pct|per ?c
 _ASKS_MONEY = re.compile(
     r"\bhow much\b(?:\s[\w'’-]+){0,8}?\s(?:cost|costs|pay|paid|charge|charges|charged|spend|spent|fee|fees|fine|fined|"
     r"compensation|damages|bid|offer|offered|raise|raised|earn|earned|owe|owed|lend|lent|borrow|borrowed|invest|"
-    r"invested|worth|price|priced|sell|sold|buy|bought)\b|\b(?:what|which) (?:\w+ ){0,2}(?:price|fee|fine|cost)\b",
+    r"invested|worth|price|priced|sell|sold|buy|bought)\b"
+    r"|\b(?:what|which) (?:\w+ ){0,2}(?:price|fee|fine|cost|salary|wage|rent)\b",
     re.I,
 )
 # ... unless "how much" is followed by the thing measured, and that is no money: "how much fuel oil a month did
 # Venezuela offer" wants barrels, "how much steel did Canada import" tonnes or dollars.
-_WORD_AFTER_HOW_MUCH = re.compile(r"\bhow much (?-i:([a-z]+))\b", re.I)  # lower case: "how much Yukos" names no thing
-_NOT_GOODS = STOPWORDS | {"less", "may", "might"} | {
+# The thing is the lower-case words right after "how much" ("how much Yukos" names none), up to the next function word.
+_WORDS_AFTER_HOW_MUCH = re.compile(r"\bhow much((?-i:\s+[a-z]+){1,3})", re.I)
+_NOT_GOODS = STOPWORDS | {"less", "may", "might", "per"} | {
     "money", "cash", "compensation", "damages", "debt", "aid", "funding", "capital", "credit", "foreign",
 }
+_MONEY_NOUNS = {"money", "cash", "compensation", "damages", "funding", "capital", "credit"}  # "how much prize money"
 
 
 def _asks_amount_of_goods(question: str) -> bool:
-    """Is "how much" followed by the thing measured, and that thing no money ("how much fuel oil", "how much steel")?"""
-    return bool(match := _WORD_AFTER_HOW_MUCH.search(question)) and match.group(1) not in _NOT_GOODS
+    """Is "how much" followed by the thing measured, and that thing no money ("how much fuel oil", "how much steel";
+    not "how much prize money" or "how much per share")?"""
+    if not (match := _WORDS_AFTER_HOW_MUCH.search(question)):
+        return False
+    words = match.group(1).split()
+    thing = words[: next((n for n, w in enumerate(words) if w in STOPWORDS or w in _AUXILIARY), len(words))]
+    return bool(thing) and thing[0] not in _NOT_GOODS and not _MONEY_NOUNS & set(thing)
 
 
 # "How much steel did Canada import" asks for an amount, which a share ("5.7 pct of the U.S. market") is not;
@@ -145,11 +155,19 @@ def _asks_measure(compound: str, question_terms: set[str]) -> bool:
     return any(_stem(w) in question_terms for w in compound.lower().split("-")[1:])
 
 
+# A clause that sets the scene before the question proper: "When India opened its routes, what stake did it allow?"
+_LEADING_CLAUSE = re.compile(
+    r"^\s*(?:when|as|after|before|while|since|once)\b[^,?]*,\s*(?=(?:what|which|who|whom|whose|where|how)\b)", re.I
+)
+
+
 def question_kind(question: str) -> Kind:
-    """The kind of answer the question asks for, from its earliest question phrase ("who ... when" asks who).
+    """The kind of answer the question asks for, from its earliest question phrase ("who ... when" asks who), after
+    any clause that sets the scene ("When India opened its routes, what ...").
 
     At the same place the pattern listed first wins, so "what rate" is a percentage, not a quantity.
     """
+    question = _LEADING_CLAUSE.sub("", question)
     found = [
         (m.start(), order, kind) for order, (kind, pattern) in enumerate(_KINDS) if (m := pattern.search(question))
     ]
@@ -166,9 +184,14 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         if kind is Kind.QUANTITY and _COUNTS_THINGS.search(question):
             sentence = _MONEY_FIGURE.sub(" ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
-        amount = kind is Kind.QUANTITY and bool(_ASKS_AMOUNT.search(question))
+        # "How much steel" wants an amount and "how many members" a count: a share ("70% of members") is neither.
+        amount = kind is Kind.QUANTITY and bool(_ASKS_AMOUNT.search(question) or _COUNTS_THINGS.search(question))
         if amount:
             new = [f for f in new if not f.percent]
+        if kind is Kind.QUANTITY and (unit := _PER_UNIT.search(question)) and not re.search(
+            rf"\b(?:a|an|per|each)\s+{unit.group(1)}\b", sentence, re.I
+        ):
+            return False
         if kind is Kind.PERCENT:
             return any(f.percent for f in new) or _new_words(_PERCENT_WORDS, sentence, question)
         if _ASKS_MONEY.search(question) and not _asks_amount_of_goods(question):
@@ -236,6 +259,7 @@ class Weights:
     time: float  # for an article dated inside the question's time window, or the newest one for "latest"
     focus_boost: float  # how much more a focus word weighs than another word of the question
     focus_words: int  # content words after the question word that say what is asked
+    quote: float  # for containing words the question quotes ("called it 'painful but fiscally responsible'")
     min_chars: int  # shorter sentences (datelines, captions) are not candidates
 
 
@@ -246,12 +270,29 @@ _AUXILIARY = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "h
 def focus_terms(question: str, count: int) -> set[str]:
     """The words right after the question word ("which *judge heard*", "how much did *Kazakhstan export*"): what
     the question is about, as against the context that pins it down."""
+    question = _LEADING_CLAUSE.sub("", question)
     match = _QUESTION_WORD.search(question)
     if not match:
         return set()
     following = re.findall(r"[\w'’]+", question[match.end() :].lower())
     picked = [w for w in following if w not in STOPWORDS and w not in _AUXILIARY][:count]
     return {_stem(w) for w in picked}
+
+
+# Words the question quotes: opened after a space or the start, closed before punctuation, a space or the end, so
+# that an apostrophe ("MPs' draft bill", "Britain's") opens nothing.
+_QUOTED = re.compile(r"(?:^|(?<=\s))['\"“‘]([^'\"“”‘’]+?)['\"”’](?=[\s,.;:?!]|$)")
+_MIN_QUOTED_WORDS = 2  # a single quoted word ("'Mel'") is a name, which the overlap already weighs
+
+
+def _plain(text: str) -> str:
+    """Lower-case words only, one space apart, to find a quoted phrase whatever its punctuation."""
+    return " ".join(re.findall(r"[\w'’]+", text.lower()))
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """The phrases of two or more words the question quotes, as `_plain` writes them."""
+    return [p for m in _QUOTED.finditer(question) if len((p := _plain(m.group(1))).split()) >= _MIN_QUOTED_WORDS]
 
 
 def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | None:
@@ -338,6 +379,7 @@ def rank_sentences(
     }
     total = sum(idf.values()) or 1.0
     timely = timely or set()
+    quoted = quoted_phrases(question)
     candidates = []
     for (number, span, sentence), vector, terms in zip(found, vectors, sentence_terms, strict=True):
         similarity = dot(question_vector, vector)
@@ -349,6 +391,7 @@ def rank_sentences(
             + weights.kind * offers
             - weights.rank * number
             + weights.time * (number in timely)
+            + weights.quote * any(q in _plain(sentence) for q in quoted)
         )
         candidates.append(Candidate(number, span, sentence, similarity, overlap, offers, score))
     return sorted(candidates, key=lambda c: -c.score)

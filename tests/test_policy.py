@@ -3,8 +3,20 @@ names a question may leave unmentioned, and which article may be quoted. No mode
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from qa import policy
-from qa.evidence import Candidate, Kind, offers_kind, question_kind, timely_passages
+from qa.evidence import (
+    Candidate,
+    Kind,
+    focus_terms,
+    offers_kind,
+    question_kind,
+    quoted_phrases,
+    rank_sentences,
+    timely_passages,
+)
 from qa.types import Passage
 
 VIOTTI = Passage("v1", "bbc/entertainment/1.txt", "Viotti won first prize at the Gino Marinuzzi competition in 1982.")
@@ -94,6 +106,46 @@ def test_a_price_per_share_is_a_figure_not_a_share_and_a_possessive_keeps_the_qu
     assert question_kind("What share of the market did the company hold?") is Kind.PERCENT
     assert question_kind("What was Bangladesh's trade deficit in October 1986?") is Kind.QUANTITY
     assert question_kind("Which was Italy's largest bank by assets?") is Kind.NAME
+
+
+def test_a_price_per_unit_is_stated_per_that_unit_and_prize_money_is_money():
+    per_share = "What price per share did Holcim offer for Aggregate Industries?"
+    assert offers_kind("Its chief said the 138p a share offer provided significant value.", Kind.QUANTITY, per_share)
+    assert not offers_kind("Holcim has bid $800m (£429m) for two Indian firms.", Kind.QUANTITY, per_share)
+    prize = "How much prize money did she earn for winning the Canberra Classic?"
+    assert not offers_kind("The 17-year-old took 83 minutes to take the match 7-5 6-1.", Kind.QUANTITY, prize)
+    assert offers_kind("She took home $22,000 for the title.", Kind.QUANTITY, prize)
+    assert question_kind("What annual salary would the members receive?") is Kind.QUANTITY
+    assert not offers_kind("Its members would be known as MSCPs.", Kind.QUANTITY, "What annual salary would they get?")
+
+
+def test_a_count_of_things_is_no_share_and_a_stake_is_a_share():
+    members = "How many members would the second chamber have?"
+    assert not offers_kind("A second chamber in which 70% of members would be elected.", Kind.QUANTITY, members)
+    assert offers_kind("There would be 385 MSCPs, including 270 elected members.", Kind.QUANTITY, members)
+    assert question_kind("What stake in Delchamps did the company hold?") is Kind.PERCENT
+
+
+def test_a_clause_setting_the_scene_does_not_decide_what_is_asked():
+    question = "When India opened long-haul routes to domestic airlines, what maximum foreign stake did it allow?"
+    assert question_kind(question) is Kind.PERCENT
+    assert question_kind("When did India open long-haul routes?") is Kind.TIME
+    assert focus_terms(question, 3) == {"maximu", "foreig", "stake"}
+
+
+def test_a_sentence_holding_the_words_the_question_quotes_ranks_first():
+    question = "Who called closing the show 'painful but fiscally responsible'?"
+    assert quoted_phrases(question) == ["painful but fiscally responsible"]
+    assert quoted_phrases("What did the cross-party MPs' draft bill for Britain's 'Lords' say?") == []
+    passage = Passage("c1", "bbc/entertainment/1.txt", "Star Christina Applegate had starred in the show. Producer "
+                      "Barry Weissler said the decision to close it was \"painful but fiscally responsible\".")
+    ranked = rank_sentences(question, [passage], [1.0, 0.0], lambda texts: [[0.5, 0.5] for _ in texts],
+                            policy.EVIDENCE_WEIGHTS, None)
+    assert "Weissler" in ranked[0].text
+    unweighted = rank_sentences(question, [passage], [1.0, 0.0], lambda texts: [[0.5, 0.5] for _ in texts],
+                                dataclasses.replace(policy.EVIDENCE_WEIGHTS, quote=0.0), None)
+    weissler = next(c for c in unweighted if "Weissler" in c.text)
+    assert math.isclose(ranked[0].score - weissler.score, policy.EVIDENCE_WEIGHTS.quote)
 
 
 def test_in_which_year_asks_for_a_time_and_in_which_alone_for_a_place():
