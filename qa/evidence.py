@@ -61,7 +61,7 @@ _KINDS = [
             r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
             r"|\b(?:what|which) (?:[\w'’]+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
             r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
-            r"loss|revenue|earnings|volume|output|claims|supply|salary|wage|fee|fine|rent)\b",
+            r"loss|revenue|earnings|volume|output|claims|supply|assets|deposits|income|salary|wage|fee|fine|rent)\b",
             re.I,
         ),
     ),
@@ -74,7 +74,7 @@ _KINDS = [
             r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
             r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
             r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
-            r"|\bin which\b|\bto whom\b|\bwhich\b",
+            r"|(?<!, )\bin which\b|\bto whom\b|(?<!, )\bwhich\b",  # ", which ..." opens a relative clause
             re.I,
         ),
     ),

@@ -74,9 +74,11 @@ EVIDENCE_WEIGHTS = Weights(
 # share; a clause setting the scene ("When India opened its routes, what stake ...") decides neither the kind nor
 # the focus words; and a sentence holding words the question quotes ("called it 'painful but fiscally
 # responsible'") scores `quote` more. The 20 went to 0.750 / 0.850 / 1.000 and every other dev question (13 / 100
-# / 91) stayed as it was. Tried and dropped: quoting, when the best sentence and its neighbours state no answer,
-# the best one of its article that does within SECOND_QUOTE_MARGIN (one right answer gained, four abstentions
-# lost, four gained on answerable questions still answered wrongly).
+# / 91) stayed as it was. Then ", which ..." opens a relative clause, not a question, and "what were the assets"
+# asks for a figure: no dev answer changed (the one question they concern is not answerable, and a sentence giving
+# four banks' combined assets still answers it). Tried and dropped: quoting, when the best sentence and its
+# neighbours state no answer, the best one of its article that does within SECOND_QUOTE_MARGIN (one right answer
+# gained, four abstentions lost, four gained on answerable questions still answered wrongly).
 # How many of the best-ranked articles are read whole for the answer's sentences, and at most how many more
 # passages of each (`Retriever.rest_of_articles`): the retrieved passages of the right article often lack the
 # sentence that answers (3 of the 4 answerable `bbcg*` / `rg*` dev questions still wrong after the rules

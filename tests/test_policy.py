@@ -124,6 +124,8 @@ def test_a_count_of_things_is_no_share_and_a_stake_is_a_share():
     assert not offers_kind("A second chamber in which 70% of members would be elected.", Kind.QUANTITY, members)
     assert offers_kind("There would be 385 MSCPs, including 270 elected members.", Kind.QUANTITY, members)
     assert question_kind("What stake in Delchamps did the company hold?") is Kind.PERCENT
+    assert question_kind("What were the assets of First Federal, which Colonial agreed to buy?") is Kind.QUANTITY
+    assert question_kind("What did Colonial say of First Federal, which it agreed to buy?") is Kind.OTHER
 
 
 def test_a_clause_setting_the_scene_does_not_decide_what_is_asked():
