@@ -216,6 +216,39 @@ def test_a_report_whose_headline_is_the_series_own_is_kept_when_another_weeks_ti
     assert [e.reading.value for e in result.entries] == [50.08e9, 48.31e9, 49.92e9]
 
 
+MONEY_BOTH = """Ruritania M-1 Money Supply Rises 2.1 Billion Crowns
+
+date 2024-03-07
+Ruritania's M-1 money supply rose 2.1 billion crowns to 736.7 billion crowns in the week ended February 28, the
+central bank said. The broader M-2 money supply rose to 2,810.5 billion crowns in the week ended February 28 from
+2,805.1 billion crowns.
+"""
+MONEY_M1 = """Ruritania M-1 Money Supply Falls 1.0 Billion Crowns
+
+date 2024-03-14
+Ruritania's M-1 money supply fell 1.0 billion crowns to 735.7 billion crowns in the week ended March 6, the central
+bank said.
+"""
+
+
+def test_a_measure_label_must_be_stated_and_its_sentence_is_the_entry(tmp_path):
+    """An M-1 report that gives M-2 in passing is the M-2 series' report, read from its M-2 sentence; a report
+    that never states M-2 is not."""
+    from qa import ingest, timeline
+    from qa.settings import Settings
+
+    folder = tmp_path / "money"
+    folder.mkdir()
+    (folder / "both.txt").write_text(MONEY_BOTH)
+    (folder / "m1.txt").write_text(MONEY_M1)
+    settings = Settings(index_dir=tmp_path / "index")
+    assert ingest([folder], settings=settings, progress=False).added == 2
+    m2 = timeline("Ruritania M-2 money supply", settings=settings)
+    assert [(e.date, e.reading.value) for e in m2.entries] == [("2024-03-07", 2810.5e9)]
+    m1 = timeline("Ruritania M1 money supply", settings=settings)
+    assert [(e.date, e.reading.value) for e in m1.entries] == [("2024-03-07", 736.7e9), ("2024-03-14", 735.7e9)]
+
+
 @pytest.fixture(scope="module")
 def revised_index(tmp_path_factory):
     """An index of two weekly reports, the second revising the first's figure, beside a neighbouring country's
