@@ -185,6 +185,12 @@ def test_a_given_name_may_be_left_out_when_the_surname_after_it_is_mentioned():
     assert policy.missing_terms("Whose record did Viotti break?", [VIOTTI]) == [], "a question word is not a name"
 
 
+def test_a_name_describing_what_is_asked_may_be_left_out():
+    willa = Passage("w1", "reuters/1", "Northair Mines owns the Willa mine in British Columbia.")
+    assert policy.missing_terms("In which Canadian province is Northair's Willa mine?", [willa]) == []
+    assert policy.missing_terms("Is Northair's Canadian Willa mine open?", [willa]) == ["Canadian"]
+
+
 def test_the_quoted_article_must_state_the_figures_the_question_names():
     question = "What was the total value of the airline's deal to buy 36 planes?"
     passages = [AIRBUS, ATR]
