@@ -82,6 +82,9 @@ CHANGE_BEFORE = re.compile(
     r"up|down|off)\s+(?:by\s+)?(?:a |an )?(?:seasonally adjusted |revised )?$",
     re.I,
 )
+# Wire copy writes rates in fractions: "2-1/4 pct", "7-3/8 pct", "a 9-1/2 pct coupon". Found on a dev probe
+# ("U.K. sterling M3 money supply" read "2-1/4 pct" as 2); the dev part has none, and was unchanged.
+FRACTION = re.compile(r"(?<![\w./-])(\d{1,3})-(\d{1,2})/(2|4|8|16|32|64)(?![\w/])(\s?(?:%|pct\b|per ?cent\b))?", re.I)
 CURRENCY_AFTER = re.compile(r"\s*(dlrs?|dollars?|yen|marks|francs|stg|euros?|pounds|tenge)\b", re.I)
 # A report's figure for the period before its own, where revisions are stated.
 _EARLIER = r"(?:previous|prior|preceding) (week|month)"
@@ -243,9 +246,19 @@ def read_period(sentence: str, published: str) -> Period | None:
 
 
 def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
-    """(match, value, unit) of each figure that is an amount: not a day, a year, a label ("91-day", "M-1")."""
+    """(match, value, unit) of each figure that is an amount: not a day, a year, a label ("91-day", "M-1"); a wire
+    fraction ("2-1/4 pct") is one figure."""
     found = []
+    fractions = {m.start(): m for m in FRACTION.finditer(sentence)}
     for match, figure in zip(FIGURE.finditer(sentence), find_figures(sentence), strict=True):
+        if any(f.start() < match.start() < f.end() for f in fractions.values()):
+            continue  # the "1" and "4" of "2-1/4"
+        if fraction := fractions.get(match.start()):
+            whole, numerator, denominator = (int(g) for g in fraction.group(1, 2, 3))
+            currency = CURRENCY_AFTER.match(sentence[fraction.end():])
+            unit = "%" if fraction.group(4) else currency.group(1).lower() if currency else ""
+            found.append((fraction, whole + numerator / denominator, unit))
+            continue
         before, after = sentence[: match.start()], sentence[match.end():]
         if re.search(r"[A-Za-z]-$", before) or re.match(r"-[A-Za-z]", after):  # M-1, 91-day
             continue

@@ -67,6 +67,16 @@ def test_a_span_of_months_a_count_and_a_labelled_number():
     assert read_figure("The meeting took place on March 16, 2023.", "2023-03-17") is None
 
 
+def test_a_wire_fraction_is_one_figure():
+    value, unit, written, period = read_figure(
+        "Sterling M3 grew a provisional, seasonally adjusted 2-1/4 pct in February after a rise of 1.1 pct in "
+        "January, the Bank of England said.", "1987-03-19")
+    assert (value, unit, written, period.end) == (2.25, "%", "2-1/4 pct", "1987-02-28")
+    stock = read_figure("The stock rose 2-1/2 points to 35-1/8 dlrs.", "1987-03-19")
+    assert stock[:3] == (35.125, "dlrs", "35-1/8 dlrs")
+    assert read_figure("Terms were set on 3/16/87 at 101.", "1987-03-19")[0] == 101
+
+
 def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
     assert read_figure("There were seven grain ships loading and six ships were waiting to load at Portland.",
                        "1987-02-26")[:3] == (7.0, "", "seven")
