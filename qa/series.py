@@ -62,6 +62,14 @@ DAY_IN_WORDS = re.compile(
 DAY_WEEK = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\s+week\b", re.I)
 MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
 MONTHS_OF = re.compile(rf"\b(\d{{1,2}}) months of {_YEAR}", re.I)
+# "in the six months to February", "the 12 months ended March 1987": a span of months up to a month's end. Found with
+# the fiscal-year rule below on dev probes (West German M3, the Australian current account); the dev part has
+# neither, and was unchanged.
+MONTHS_TO = re.compile(
+    rf"\b(\d{{1,2}}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve) months (?:to|ended|ending|through)\s+"
+    rf"{_MONTH}(?:,?\s+{_YEAR})?",
+    re.I,
+)
 QUARTER = re.compile(rf"\b(first|second|third|fourth) quarter(?: of)?(?:\s+{_YEAR})?", re.I)
 MONTH_YEAR = re.compile(rf"\b(?:in|for|during) {_MONTH}(?:,?\s+{_YEAR})?", re.I)
 YEAR_ONLY = re.compile(rf"\b(?:in|for|during|of) {_YEAR}\b", re.I)
@@ -225,6 +233,14 @@ def read_period(sentence: str, published: str) -> Period | None:
         year, first, last = int(m.group(3)), MONTHS[m.group(1).lower()], MONTHS[m.group(2).lower()]
         label = " ".join(m.group(0).split())
         return Period(date(year, first, 1).isoformat(), _month_end(year, last).isoformat(), label)
+    if (m := MONTHS_TO.search(sentence)) and (m.group(3) or day is not None):
+        count = int(m.group(1)) if m.group(1).isdigit() else _COUNT_WORDS[m.group(1).lower()]
+        month = MONTHS[m.group(2).lower()]
+        end = _month_end(_month_year(month, m.group(3), day), month)
+        if 1 <= count <= 24:
+            first_month = end.year * 12 + end.month - count  # months since year 0, zero-based
+            start = date(first_month // 12, first_month % 12 + 1, 1)
+            return Period(start.isoformat(), end.isoformat(), " ".join(m.group(0).split()))
     if m := MONTHS_OF.search(sentence):
         count, year = int(m.group(1)), int(m.group(2))
         if 1 <= count <= 12:
@@ -238,11 +254,17 @@ def read_period(sentence: str, published: str) -> Period | None:
         if not m.group(2) and day is None:
             return None
         year = _month_year(month, m.group(2), day)
-        return Period(date(year, month, 1).isoformat(), _month_end(year, month).isoformat(), m.group(0))
+        return Period(date(year, month, 1).isoformat(), _month_end(year, month).isoformat(), _bare(m.group(0)))
     if m := YEAR_ONLY.search(sentence):
         year = int(m.group(1))
-        return Period(f"{year}-01-01", f"{year}-12-31", m.group(0))
+        return Period(f"{year}-01-01", f"{year}-12-31", _bare(m.group(0)))
     return None
+
+
+def _bare(label: str) -> str:
+    """A period's label without the preposition that introduced it or a full stop after it: "February", not "in
+    February"."""
+    return re.sub(r"^(?:in|for|during|of)\s+", "", " ".join(label.split()), flags=re.I).rstrip(".")
 
 
 def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
@@ -261,6 +283,8 @@ def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
             continue
         before, after = sentence[: match.start()], sentence[match.end():]
         if re.search(r"[A-Za-z]-$", before) or re.match(r"-[A-Za-z]", after):  # M-1, 91-day
+            continue
+        if re.search(r"\b(?:19|20)\d\d/$", before):  # the "87" of the fiscal year "1986/87"
             continue
         if not (figure.scaled or figure.percent) and "," not in figure.written and figure.mantissa.is_integer():
             if _after_month(before) or 1900 <= figure.mantissa <= 2100:

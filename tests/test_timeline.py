@@ -77,6 +77,17 @@ def test_a_wire_fraction_is_one_figure():
     assert read_figure("Terms were set on 3/16/87 at 101.", "1987-03-19")[0] == 101
 
 
+def test_a_span_of_months_to_a_month_and_a_fiscal_year_is_no_amount():
+    value, _, _, period = read_figure("In the six months to February, M3 grew at a seasonally adjusted annual rate of "
+                                      "8.5 pct after 9.8 in the six months to January.", "1987-03-20")
+    assert (value, period.start, period.end) == (8.5, "1986-09-01", "1987-02-28")
+    assert period.label == "six months to February"
+    assert read_period("sales in the 12 months ended March 1987", "1987-04-20").start == "1986-04-01"
+    keating = read_figure("He expects the 1986/87 deficit to be lower than the 14.7 billion forecast.", "1987-03-20")
+    assert keating[0] == 14.7e9
+    assert read_figure("The deficit narrowed to 750 mln dlrs in February.", "1987-03-16")[3].label == "February"
+
+
 def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
     assert read_figure("There were seven grain ships loading and six ships were waiting to load at Portland.",
                        "1987-02-26")[:3] == (7.0, "", "seven")
