@@ -75,10 +75,12 @@ MONTH_YEAR = re.compile(rf"\b(?:in|for|during) {_MONTH}(?:,?\s+{_YEAR})?", re.I)
 YEAR_ONLY = re.compile(rf"\b(?:in|for|during|of) {_YEAR}\b", re.I)
 _QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 # Words before a figure that make it the level reached, not the change: "rose 2.1 billion dlrs TO 736.7 billion",
-# "fell by 38 to a total of 801".
+# "fell by 38 to a total of 801", "rose 2.6 pct to a seasonally adjusted annual rate of 1,851,000 units" (found on a
+# dev probe, U.S. housing starts, which read the 2.6 pct; the dev and test parts were unchanged).
 LEVEL_BEFORE = re.compile(
     r"\b(?:to|averaged?|average|total(?:l?ed)?|amounted to|stood at|reached|at|was|were)\s+"
-    r"(?:a |an )?(?:seasonally adjusted |revised |record |new )?(?:total of )?$",
+    r"(?:a |an )?(?:seasonally adjusted |revised |record |new )?(?:(?:annual |yearly |monthly )?(?:rate|level) of )?"
+    r"(?:total of )?$",
     re.I,
 )
 # Words before a figure that make it the change, not the level: "Money Supply RISES 2.1 Billion Dlrs", "fell BY 38".

@@ -77,7 +77,7 @@ def test_a_wire_fraction_is_one_figure():
     assert read_figure("Terms were set on 3/16/87 at 101.", "1987-03-19")[0] == 101
 
 
-def test_a_span_of_months_to_a_month_and_a_fiscal_year_is_no_amount():
+def test_months_to_a_month_a_fiscal_year_and_an_annual_rate_reached():
     value, _, _, period = read_figure("In the six months to February, M3 grew at a seasonally adjusted annual rate of "
                                       "8.5 pct after 9.8 in the six months to January.", "1987-03-20")
     assert (value, period.start, period.end) == (8.5, "1986-09-01", "1987-02-28")
@@ -86,6 +86,9 @@ def test_a_span_of_months_to_a_month_and_a_fiscal_year_is_no_amount():
     keating = read_figure("He expects the 1986/87 deficit to be lower than the 14.7 billion forecast.", "1987-03-20")
     assert keating[0] == 14.7e9
     assert read_figure("The deficit narrowed to 750 mln dlrs in February.", "1987-03-16")[3].label == "February"
+    starts = read_figure("Housing starts rose 2.6 pct in February to a seasonally adjusted annual rate of 1,851,000 "
+                         "units, the Commerce Department said.", "1987-03-17")
+    assert starts[:2] == (1851000, "")
 
 
 def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
