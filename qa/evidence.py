@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 from .dates import parse_time_expression, window_slack
 from .facts import find_entities, find_figures, lower_words
-from .text import STOPWORDS, dot, split_sentences
+from .text import STOPWORDS, contains_phrase, dot, split_sentences
 from .types import Passage
 
 
@@ -285,14 +285,9 @@ _QUOTED = re.compile(r"(?:^|(?<=\s))['\"“‘]([^'\"“”‘’]+?)['\"”’]
 _MIN_QUOTED_WORDS = 2  # a single quoted word ("'Mel'") is a name, which the overlap already weighs
 
 
-def _plain(text: str) -> str:
-    """Lower-case words only, one space apart, to find a quoted phrase whatever its punctuation."""
-    return " ".join(re.findall(r"[\w'’]+", text.lower()))
-
-
 def quoted_phrases(question: str) -> list[str]:
-    """The phrases of two or more words the question quotes, as `_plain` writes them."""
-    return [p for m in _QUOTED.finditer(question) if len((p := _plain(m.group(1))).split()) >= _MIN_QUOTED_WORDS]
+    """The phrases of two or more words the question quotes."""
+    return [m.group(1) for m in _QUOTED.finditer(question) if len(m.group(1).split()) >= _MIN_QUOTED_WORDS]
 
 
 def timely_passages(question: str, passages: Sequence[Passage]) -> set[int] | None:
@@ -391,7 +386,7 @@ def rank_sentences(
             + weights.kind * offers
             - weights.rank * number
             + weights.time * (number in timely)
-            + weights.quote * any(q in _plain(sentence) for q in quoted)
+            + weights.quote * any(contains_phrase(sentence, q) for q in quoted)
         )
         candidates.append(Candidate(number, span, sentence, similarity, overlap, offers, score))
     return sorted(candidates, key=lambda c: -c.score)

@@ -31,44 +31,13 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import unicodedata
 from collections import Counter
 from typing import Callable, Iterable, Sequence
 
-from qa.text import dot, marker_numbers
+from qa.text import contains_phrase, dot, marker_numbers, normalize_text
 from qa.types import Answer, Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
-
-_ARTICLES = {"a", "an", "the"}
-# A point or comma with a digit on both sides is part of a number, not punctuation.
-_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
-_THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-
-
-def normalize_text(text: str, *, drop_thousands_separators: bool = False) -> str:
-    """Lowercase, strip punctuation and articles, collapse whitespace; keep numbers like 40.2 whole."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    if drop_thousands_separators:
-        text = _THOUSANDS_SEPARATOR.sub("", text)
-    kept = {m.start() for m in _NUMBER_SEPARATOR.finditer(text)}
-    chars = [" " if unicodedata.category(ch)[0] in "PS" and i not in kept else ch for i, ch in enumerate(text)]
-    return " ".join(t for t in "".join(chars).split() if t not in _ARTICLES)
-
-
-def _normal_forms(text: str) -> tuple[str, str]:
-    return normalize_text(text), normalize_text(text, drop_thousands_separators=True)
-
-
-def contains_alias(text: str, alias: str) -> bool:
-    """Whether the normalised alias occurs in the normalised text as whole tokens."""
-    for text_form, alias_form in zip(_normal_forms(text), _normal_forms(alias), strict=True):
-        # Padding with spaces makes the substring test respect token boundaries.
-        if alias_form and f" {alias_form} " in f" {text_form} ":
-            return True
-    return False
-
 
 def source_matches(source: str, gold: str) -> bool:
     """Whether a gold source (a path suffix) names this source."""
@@ -111,7 +80,7 @@ def mrr(retrieved: Sequence[str], gold_sources: Sequence[str], cutoff: int = 10)
 
 def answer_accuracy(text: str, aliases: Sequence[str]) -> float:
     """1.0 if any alias appears in the answer text (see the module's matching rules)."""
-    return 1.0 if any(contains_alias(text, a) for a in aliases) else 0.0
+    return 1.0 if any(contains_phrase(text, a) for a in aliases) else 0.0
 
 
 def _token_f1(prediction: list[str], truth: list[str]) -> float:
@@ -192,7 +161,7 @@ def citation_recall(citations: Sequence[Citation], gold_sources: Sequence[str]) 
 
 def answer_supported(citations: Sequence[Citation], aliases: Sequence[str]) -> float:
     """1.0 if an alias appears in the text of a cited passage (0.0 when nothing is cited)."""
-    return 1.0 if any(contains_alias(c.text, a) for c in citations for a in aliases) else 0.0
+    return 1.0 if any(contains_phrase(c.text, a) for c in citations for a in aliases) else 0.0
 
 
 # --- grounding ----------------------------------------------------------------

@@ -5,6 +5,8 @@
 - words: `STOPWORDS`, `content_words` and `word_overlap`;
 - citation markers: `MARKER` (``[1]`` and grouped ``[1, 2]``), `marker_numbers`,
   `strip_markers`, `renumber_markers` and `link_markers`;
+- comparing as written: `squash`, and `normalize_text` and `contains_phrase` (punctuation,
+  articles and thousands separators aside), which the metrics and evidence selection share;
 - vectors: `dot`, the cosine of two normalised embeddings.
 
 Left out: figures and names (`facts.py`), dates and months (`dates.py`), and
@@ -14,6 +16,7 @@ anything that needs a model.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Callable, Iterable, Sequence
 
 # ---- Sentences ------------------------------------------------------------------------------
@@ -191,3 +194,35 @@ def remember_vectors(embed: Callable[[list[str]], list[list[float]]]) -> Callabl
         return [vectors[t] for t in texts]
 
     return cached
+
+
+# ---- Comparing as written ---------------------------------------------------------------------
+
+_ARTICLES = {"a", "an", "the"}
+# A point or comma with a digit on both sides is part of a number, not punctuation.
+_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
+_THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def normalize_text(text: str, *, drop_thousands_separators: bool = False) -> str:
+    """Lowercase, strip punctuation and articles, collapse whitespace; keep numbers like 40.2 whole."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if drop_thousands_separators:
+        text = _THOUSANDS_SEPARATOR.sub("", text)
+    kept = {m.start() for m in _NUMBER_SEPARATOR.finditer(text)}
+    chars = [" " if unicodedata.category(ch)[0] in "PS" and i not in kept else ch for i, ch in enumerate(text)]
+    return " ".join(t for t in "".join(chars).split() if t not in _ARTICLES)
+
+
+def _normal_forms(text: str) -> tuple[str, str]:
+    return normalize_text(text), normalize_text(text, drop_thousands_separators=True)
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether the normalised phrase occurs in the normalised text as whole tokens (an alias in an answer, a quoted
+    phrase in a sentence)."""
+    for text_form, phrase_form in zip(_normal_forms(text), _normal_forms(phrase), strict=True):
+        # Padding with spaces makes the substring test respect token boundaries.
+        if phrase_form and f" {phrase_form} " in f" {text_form} ":
+            return True
+    return False
