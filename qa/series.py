@@ -60,6 +60,11 @@ DAY_IN_WORDS = re.compile(
     re.I,
 )
 DAY_WEEK = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\s+week\b", re.I)
+# A daily figure: "Treasury balances at the Federal Reserve rose ON FEB 25 to 4.151 billion dlrs" (found on a new dev
+# topic, the Treasury's daily balances; the earlier dev part was unchanged).
+ON_DAY = re.compile(
+    rf"\b(?:rose|fell|were|was|stood|totaled|totalled|unchanged) on\s+{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})\b", re.I
+)
 MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
 MONTHS_OF = re.compile(rf"\b(\d{{1,2}}) months of {_YEAR}", re.I)
 # "in the six months to February", "the 12 months ended March 1987": a span of months up to a month's end. Found with
@@ -251,6 +256,10 @@ def read_period(sentence: str, published: str) -> Period | None:
         year, quarter = int(m.group(2) or day.year), _QUARTERS[m.group(1).lower()]
         return Period(date(year, 3 * quarter - 2, 1).isoformat(), _month_end(year, 3 * quarter).isoformat(),
                       m.group(0))
+    if (m := ON_DAY.search(sentence)) and day is not None:
+        end = _resolve_year(MONTHS[m.group(1).lower()], int(m.group(2)), day)
+        if end is not None:
+            return Period(end.isoformat(), end.isoformat(), end.isoformat())
     if m := MONTH_YEAR.search(sentence):
         month = MONTHS[m.group(1).lower()]
         if not m.group(2) and day is None:

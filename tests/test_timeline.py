@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from qa.change_answers import change_question
 from qa.series import Reading, disagreements, earlier_readings, read_figure, read_period
 from qa.timeline_eval import score_timeline, summarise
-from qa.timelines import grain_for, group_label, names_mentioned, topic_names, topic_terms
+from qa.timelines import _other_figures, grain_for, group_label, names_mentioned, topic_names, topic_terms
+from qa.types import Passage
 
 WEEK_ONE = """Ruritania money supply rises in week
 
@@ -253,6 +254,50 @@ date 2024-03-14
 Ruritania's M-1 money supply fell 1.0 billion crowns to 735.7 billion crowns in the week ended March 6, the central
 bank said.
 """
+
+
+DAILY = """Ruritania Treasury Balances At Central Bank {direction} On March {day}
+
+date 2024-03-{published}
+Treasury balances at the Ruritanian central bank {direction_lower} on March {day} to {level} billion crowns from
+{before} billion crowns the previous business day, the Treasury said in its latest budget statement. Balances in tax
+and loan note accounts were little changed on the same respective days, the Treasury said. The Treasury's operating cash
+balance was reported in the same statement, which is published every business day by the Treasury in the capital.
+"""
+
+
+def test_a_daily_figure_is_for_the_day_it_names(tmp_path):
+    """Each day's report of a daily series gives its figure for the day it names, not its publication date."""
+    from qa import ingest, timeline
+    from qa.settings import Settings
+
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    for day, published, direction, level, before in (("4", "05", "Rose", "4.151", "2.727"),
+                                                      ("5", "06", "Rose", "4.467", "4.151")):
+        (folder / f"day-{day}.txt").write_text(DAILY.format(day=day, published=published, direction=direction,
+                                                            direction_lower=direction.lower(), level=level,
+                                                            before=before))
+    settings = Settings(index_dir=tmp_path / "index")
+    summary = ingest([folder], settings=settings, progress=False)
+    assert summary.added == 2
+    result = timeline("Ruritania Treasury balances at the central bank", settings=settings)
+    readings = [(e.date, e.reading.value, e.reading.period.end) for e in result.entries]
+    assert readings == [("2024-03-05", 4.151e9, "2024-03-04"), ("2024-03-06", 4.467e9, "2024-03-05")]
+
+
+def test_a_daily_reports_template_is_no_copy_of_the_day_before():
+    """Near-duplicates by their words (one template) are other reports when they are of other days and their figures
+    differ; a copy of the same day, or one whose figures are part of the other's, is a copy."""
+    def report(day: str, text: str) -> list[Passage]:
+        return [Passage(f"p{day}", f"daily/{day}", text, date=day)]
+
+    monday = report("2024-03-05", "Balances rose on March 4 to 4.151 billion crowns from 2.727 billion crowns.")
+    tuesday = report("2024-03-06", "Balances rose on March 5 to 4.467 billion crowns from 4.151 billion crowns.")
+    resent = report("2024-03-06", "Balances rose on March 4 to 4.151 billion crowns.")
+    assert _other_figures(monday, tuesday)
+    assert not _other_figures(monday, resent)
+    assert not _other_figures(monday, report("2024-03-05", tuesday[0].text))
 
 
 def test_a_measure_label_must_be_stated_and_its_sentence_is_the_entry(tmp_path):
