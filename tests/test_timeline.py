@@ -92,6 +92,18 @@ def test_months_to_a_month_a_fiscal_year_and_an_annual_rate_reached():
     assert starts[:2] == (1851000, "")
 
 
+def test_days_of_a_month_a_part_of_a_month_and_a_total_named_by_totalling():
+    tender = read_figure("The central bank accepted bids totalling 4.8 billion guilders at tender for seven-day "
+                         "special advances at 5.3 pct covering the period March 2 to 9.", "1987-03-02")
+    assert tender[0] == 4.8e9 and (tender[3].start, tender[3].end) == ("1987-03-02", "1987-03-09")
+    coming = read_figure("New advances at 5.3 pct cover the period April 3 to 15.", "1987-04-02")
+    assert coming[0] == 5.3 and coming[3].end == "1987-04-15", "a period to come, not last year's"
+    cars = read_figure("GM said car sales in the early March period declined 8.2 pct to 99,882 units.", "1987-03-13")
+    assert cars[0] == 99882 and (cars[3].start, cars[3].end) == ("1987-03-01", "1987-03-10")
+    assert read_period("sales in late February", "1987-03-04").start == "1987-02-21"
+    assert read_period("For the ten-day March 21-31 period", "1987-04-03").end == "1987-03-31"
+
+
 def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
     assert read_figure("There were seven grain ships loading and six ships were waiting to load at Portland.",
                        "1987-02-26")[:3] == (7.0, "", "seven")
