@@ -115,10 +115,8 @@ _ASKS_MONEY = re.compile(
 # Venezuela offer" wants barrels, "how much steel did Canada import" tonnes or dollars.
 # The thing is the lower-case words right after "how much" ("how much Yukos" names none), up to the next function word.
 _WORDS_AFTER_HOW_MUCH = re.compile(r"\bhow much((?-i:\s+[a-z]+){1,3})", re.I)
-_NOT_GOODS = STOPWORDS | {"less", "may", "might", "per"} | {
-    "money", "cash", "compensation", "damages", "debt", "aid", "funding", "capital", "credit", "foreign",
-}
 _MONEY_NOUNS = {"money", "cash", "compensation", "damages", "funding", "capital", "credit"}  # "how much prize money"
+_NOT_GOODS = STOPWORDS | {"less", "may", "might", "per"} | _MONEY_NOUNS | {"debt", "aid", "foreign"}
 
 
 def _asks_amount_of_goods(question: str) -> bool:
@@ -181,11 +179,12 @@ def offers_kind(sentence: str, kind: Kind, question: str) -> bool:
         # "a 45-minute gig", "the 17-year-old" measure something the question did not ask about.
         terms = _terms(question)
         sentence = _MEASURE_COMPOUND.sub(lambda m: m.group(0) if _asks_measure(m.group(0), terms) else " ", sentence)
-        if kind is Kind.QUANTITY and _COUNTS_THINGS.search(question):
+        counts_things = kind is Kind.QUANTITY and bool(_COUNTS_THINGS.search(question))
+        if counts_things:
             sentence = _MONEY_FIGURE.sub(" ", sentence)
         new = [f for f in find_figures(sentence) if not f.found_in(asked)]
         # "How much steel" wants an amount and "how many members" a count: a share ("70% of members") is neither.
-        amount = kind is Kind.QUANTITY and bool(_ASKS_AMOUNT.search(question) or _COUNTS_THINGS.search(question))
+        amount = counts_things or (kind is Kind.QUANTITY and bool(_ASKS_AMOUNT.search(question)))
         if amount:
             new = [f for f in new if not f.percent]
         if kind is Kind.QUANTITY and (unit := _PER_UNIT.search(question)) and not re.search(

@@ -68,11 +68,9 @@ ON_DAY = re.compile(
 # "the period March 2 to 9", "the ten-day March 21-31 period": days of one month. With PART_OF_MONTH, the day after
 # "March 2 to" being no figure and "totalling" naming the level, found on the new dev topics (Dutch special advances,
 # GM's ten-day car sales): their figure accuracy went 0/4 -> 2/4 and 0/2 -> 1/2, the 12 earlier topics unchanged.
-DAY_SPAN = re.compile(
-    rf"\b{_MONTH}\s+(\d{{1,2}})\s*(?:-|–|to|through)\s*(\d{{1,2}})\b"
-    r"(?!\s*(?:%|(?:pct|per ?cent|mln|bln|billion)\b))",
-    re.I,
-)
+_DAY_RANGE = rf"{_MONTH}\s+(\d{{1,2}})\s*(?:-|–|to|through)\s*"  # "March 2 to", the start of "March 2 to 9"
+DAY_SPAN = re.compile(rf"\b{_DAY_RANGE}(\d{{1,2}})\b(?!\s*(?:%|(?:pct|per ?cent|mln|bln|billion)\b))", re.I)
+_DAY_RANGE_OPEN = re.compile(rf"{_DAY_RANGE}$", re.I)
 # "in the early March period", "late February": a month's first, middle or last ten days, as car sales are reported.
 PART_OF_MONTH = re.compile(rf"\b(early|mid|late)[- ]{_MONTH}(?:,?\s+{_YEAR})?", re.I)
 MONTH_SPAN = re.compile(rf"\b{_MONTH}\s*(?:[-–—]|to|through|till|until)\s*{_MONTH},?\s+{_YEAR}", re.I)
@@ -331,9 +329,9 @@ def _amounts(sentence: str) -> list[tuple[re.Match, float, str]]:
 
 
 def _after_month(before: str) -> bool:
-    """Does the text end in a month's name, so that the number after it is a day ("March 16", "March six")?"""
-    return bool(re.search(rf"{_MONTH}\s*$", before, re.I)
-                or re.search(rf"{_MONTH}\s+\d{{1,2}}\s*(?:-|–|to|through)\s*$", before, re.I))
+    """Does the text end in a month's name or a day range's opening, so that the number after it is a day ("March
+    16", "March six", the "9" of "March 2 to 9")?"""
+    return bool(re.search(rf"{_MONTH}\s*$", before, re.I) or _DAY_RANGE_OPEN.search(before))
 
 
 def _counts_in_words(sentence: str) -> list[tuple[re.Match, float, str]]:
