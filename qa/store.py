@@ -242,7 +242,8 @@ class NewsStore:
             return
         with self._sync_lock:
             self.state.checked_at = time.monotonic()
-            if self.lexical.count() != self.count() or not self.lexical.vectors_complete():
+            outdated = self.duplicates is not None and self.duplicates.outdated()
+            if self.lexical.count() != self.count() or not self.lexical.vectors_complete() or outdated:
                 self._rebuild(progress)
                 return
             if self.state.count() == 0 and self.count():

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from .dates import MONTHS, WEEKDAYS
 from .duplicates import preferred_copy
 from .evidence import _stem
-from .facts import entity_in, find_entities, find_figures, lower_words
+from .facts import entity_in, find_entities, lower_words
 from .retrieval import Filters, clean_question, fuse
 from .series import Disagreement, Reading, disagreements, earlier_readings, read_figure
 from .text import content_words, split_sentences
@@ -372,21 +372,6 @@ def _earlier(passages: list[Passage], reading: Reading) -> list[Reading]:
     return found
 
 
-def _other_figures(a: list[Passage], b: list[Passage]) -> bool:
-    """Are two near-duplicates reports of different days with different figures, neither's a part of the other's
-    ("Treasury balances ... rose on Feb 25 to 4.151 billion dlrs" the day before "... on Feb 26 to 3.9 billion")?
-
-    Ingest counts stories within `duplicates.COPY_DAYS` as copies by their words alone, so a daily report's template
-    makes consecutive days copies. Found on a new dev topic (the Treasury's daily balances at the Fed: 5 of 16
-    reports showed another day's figure); the earlier dev part was unchanged, the test part's precision went 0.765
-    -> 0.750 (one more report returned).
-    """
-    if a[0].date == b[0].date:
-        return False
-    first, second = ({f.value for p in passages for f in find_figures(p.text)} for passages in (a, b))
-    return not (first <= second or second <= first)
-
-
 def _collapse_copies(duplicates, kept: list[str], by_article: dict[str, list[Passage]]) -> list[tuple[str, list[str]]]:
     """(shown source, other copies) per report, most relevant first: near-duplicates show their earliest copy,
     a same-day flash and story the fuller one."""
@@ -394,8 +379,8 @@ def _collapse_copies(duplicates, kept: list[str], by_article: dict[str, list[Pas
     for source in kept:
         members = duplicates.group_of(source) if duplicates is not None else []
         key = preferred_copy(members).source if members else source
-        if key not in by_article or _other_figures(by_article[key], by_article[source]):
-            key = source  # the preferred copy was not retrieved, or this is another day's report from its template
+        if key not in by_article:
+            key = source  # the preferred copy was not retrieved
         shown.setdefault(key, [])
         if source != key:
             shown[key].append(source)

@@ -157,6 +157,41 @@ def test_a_damaged_side_index_is_rebuilt_from_chroma(tmp_path, damage):
     assert "2 unchanged" in again, again
 
 
+def test_duplicate_signatures_of_an_earlier_layout_are_signed_again_on_open(tmp_path):
+    """A side index whose signatures were stored in another layout (`duplicates.LAYOUT`) is rebuilt from Chroma
+    when the store opens, and a copy is found again."""
+    from qa.duplicates import LAYOUT
+
+    home = tmp_path / "home"
+    folder = home / "articles"
+    folder.mkdir(parents=True)
+    for article in ARTICLES.glob("*.txt"):
+        (folder / article.name).write_text(article.read_text(encoding="utf-8"), encoding="utf-8")
+    first = next(iter(sorted(ARTICLES.glob("*.txt"))))
+    (folder / "copy.txt").write_text(first.read_text(encoding="utf-8") + "\n\nRepublished.", encoding="utf-8")
+    settings = Settings(index_dir=home / "index")
+    summary = ingest([folder], settings=settings, progress=False)
+    assert summary.near_duplicates
+    store = get_pipeline(settings).store
+    for side in (store.lexical, store.duplicates, store.state):
+        side.close()
+    path = side_index_path(settings)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE duplicates_layout SET version = ?", (LAYOUT - 1,))
+        db.execute("UPDATE article_sig SET sig = zeroblob(length(sig)), figures = ''")
+        db.execute("DELETE FROM article_band")
+    env = qa_env(QA_INDEX_DIR=str(settings.index_dir), QA_LLM="extractive", QA_RETRIEVAL="bm25", HF_HUB_OFFLINE="1")
+    out = run_qa("ask", "Who headed the EU delegation?", "--json", env=env, cwd=home)
+    assert json.loads(out)["citations"], out
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM duplicates_layout").fetchall() == [(LAYOUT,)]
+        assert db.execute("SELECT COUNT(*) FROM article_band").fetchone()[0] > 0
+    from qa.duplicates import DuplicateIndex
+
+    members = {m.source for m in DuplicateIndex(path).group_of(f"articles/{first.name}")}
+    assert any(source.endswith("copy.txt") for source in members), members
+
+
 def test_a_damaged_chroma_file_gives_a_message_saying_what_to_do(tmp_path):
     home = tmp_path / "home"
     settings = Settings(index_dir=home / "index")

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from qa.change_answers import change_question
 from qa.series import Reading, disagreements, earlier_readings, read_figure, read_period
 from qa.timeline_eval import score_timeline, summarise
-from qa.timelines import _other_figures, grain_for, group_label, names_mentioned, topic_names, topic_terms
-from qa.types import Passage
+from qa.timelines import grain_for, group_label, names_mentioned, topic_names, topic_terms
 
 WEEK_ONE = """Ruritania money supply rises in week
 
@@ -296,20 +295,6 @@ def test_a_daily_figure_is_for_the_day_it_names(tmp_path):
     result = timeline("Ruritania Treasury balances at the central bank", settings=settings)
     readings = [(e.date, e.reading.value, e.reading.period.end) for e in result.entries]
     assert readings == [("2024-03-05", 4.151e9, "2024-03-04"), ("2024-03-06", 4.467e9, "2024-03-05")]
-
-
-def test_a_daily_reports_template_is_no_copy_of_the_day_before():
-    """Near-duplicates by their words (one template) are other reports when they are of other days and their figures
-    differ; a copy of the same day, or one whose figures are part of the other's, is a copy."""
-    def report(day: str, text: str) -> list[Passage]:
-        return [Passage(f"p{day}", f"daily/{day}", text, date=day)]
-
-    monday = report("2024-03-05", "Balances rose on March 4 to 4.151 billion crowns from 2.727 billion crowns.")
-    tuesday = report("2024-03-06", "Balances rose on March 5 to 4.467 billion crowns from 4.151 billion crowns.")
-    resent = report("2024-03-06", "Balances rose on March 4 to 4.151 billion crowns.")
-    assert _other_figures(monday, tuesday)
-    assert not _other_figures(monday, resent)
-    assert not _other_figures(monday, report("2024-03-05", tuesday[0].text))
 
 
 def test_a_measure_label_must_be_stated_and_its_sentence_is_the_entry(tmp_path):
