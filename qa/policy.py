@@ -19,6 +19,7 @@ and how the answer is worded (`compose.py`).
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 
@@ -147,6 +148,7 @@ NOT_OFFERED = "no sentence of the retrieved passages states {what}"
 NEVER_MENTIONED = "the articles found never mention {terms}"
 NOT_TOGETHER = "no article found states every figure the question names"
 OUT_OF_TIME = "none of the articles found is from the time the question asks about"
+OTHER_PERIOD = "the articles found give it for {named}, not for {asked}"
 NO_FIGURE = "the question asks for a figure and the answer states none"
 NOT_COPIED = "the model's short answer is not in the quoted sentence"
 TOO_LONG = "the model's short answer is a whole sentence"
@@ -169,7 +171,7 @@ def is_abstention(text: str) -> bool:
 
 
 _WHAT = {
-    Kind.QUANTITY: "a figure", Kind.PERCENT: "a percentage", Kind.TIME: "a date", Kind.NAME: "a name",
+    Kind.QUANTITY: "a figure", Kind.PERCENT: "a percentage", Kind.TIME: "a date or time", Kind.NAME: "a name",
 }
 
 
@@ -260,6 +262,8 @@ def choose_evidence(
         if stating is None:
             return EvidenceChoice(reason=NOT_OFFERED.format(what=_WHAT.get(kind, "an answer")))
         return EvidenceChoice(sentences=[best, stating])
+    if kind in (Kind.QUANTITY, Kind.PERCENT) and (other := _other_period(question, best.text)):
+        return EvidenceChoice(reason=OTHER_PERIOD.format(named=other[1], asked=other[0]))
     chosen = [best]
     if after is not None and best.overlap >= RESTATING_OVERLAP and after.offers_kind and after.text != best.text:
         chosen.append(after)
@@ -273,6 +277,28 @@ def choose_evidence(
                 chosen.append(other)
             break
     return EvidenceChoice(sentences=chosen)
+
+
+# The month a figure is asked for ("reserves at the end of March", "completions for February"), not the time of
+# the report ("In March 1987, how much did ..."). A sentence that gives its figure for other months only is about
+# another period: "Italy's net official reserves rose to 66,172 billion lire in February" does not answer for the end
+# of March. Set on 20 new Reuters dev questions (2026-12-07), two of whose four unanswerable misses were this; on the
+# BBC dev part one wrong answer ("about 95%" before July, asked for the end of October) became an abstention.
+_PERIOD_ASKED = re.compile(r"\b(?:for|at the end of|end-|during|in the month of)\s+(?P<month>" + "|".join(
+    calendar.month_name[1:]) + r")\b")
+_MONTH_NAMED = re.compile(r"\b(?:" + "|".join(calendar.month_name[1:]) + "|" + "|".join(
+    m for m in calendar.month_abbr[1:] if m != "May") + r")\b")
+
+
+def _other_period(question: str, sentence: str) -> tuple[str, str] | None:
+    """(asked month, months named) when the question asks its figure for a month and the sentence names only others."""
+    if not (asked := _PERIOD_ASKED.search(question)):
+        return None
+    month = asked.group("month")
+    named = list(dict.fromkeys(m.group(0) for m in _MONTH_NAMED.finditer(sentence)))
+    if not named or any(month.startswith(m) for m in named):
+        return None
+    return month, " and ".join(named)
 
 
 def _neighbours(sentence: Candidate, ranked: list[Candidate]) -> tuple[Candidate | None, Candidate | None]:

@@ -172,6 +172,49 @@ def test_a_time_before_the_article_was_written_is_timely_where_the_article_names
     assert timely_passages("What did the bank report for May 1987?", [may]) == set(), "'may' the verb is no month"
 
 
+def test_a_wire_abbreviation_of_the_month_names_it():
+    sale = Passage("p1", "r#1", "Income included a gain of 4,307,180 dlrs on the sale on Dec 16, 1986.",
+                   date="1987-10-19")
+    assert timely_passages("What gain did it record on the sale in December 1986?", [sale]) == {0}
+    assert timely_passages("What gain did it record on the sale on December 16, 1986?", [sale]) == {0}
+    assert timely_passages("What gain did it record on the sale on December 15, 1986?", [sale]) == set()
+    dec = Passage("p2", "r#2", "The decision will come in the summer.", date="1987-10-19")
+    assert timely_passages("What gain did it record on the sale in December 1986?", [dec]) == set()
+
+
+def test_at_what_time_asks_for_a_time_of_day_and_in_what_time_for_a_time_taken():
+    when = "According to Apacs, at what time on Wednesday did card spending overtake cash for the first time?"
+    assert question_kind(when) is Kind.TIME
+    assert offers_kind("The moment came at 10.38am on Wednesday, Apacs said.", Kind.TIME, when)
+    assert not offers_kind("Shoppers will put £269bn on cards in 2004, Apacs said.", Kind.TIME, when)
+    taken = "In what time did Britain's relay team win the gold?"
+    assert offers_kind("The quartet won in 38.07 seconds.", Kind.TIME, taken)
+    assert not offers_kind("The quartet won in August.", Kind.TIME, taken)
+    assert offers_kind("The quartet won in August.", Kind.TIME, "When did the relay team win the gold?")
+
+
+def test_how_much_money_asks_for_a_sum_of_money_without_a_verb_of_paying():
+    prize = "How much prize money did Spain receive for winning the Davis Cup?"
+    assert not offers_kind("A record crowd of 27,000 spectators watched.", Kind.QUANTITY, prize)
+    assert offers_kind("Spain received $1.2m in prize money.", Kind.QUANTITY, prize)
+
+
+def test_a_figure_of_other_months_only_does_not_answer_for_the_month_asked():
+    reserves = Passage("p1", "r#1", "Italy's net official reserves rose to 66,172 billion lire in February from "
+                       "62,174 billion in January, the Bank of Italy said.")
+    question = "What were Italy's net official reserves at the end of March 1987?"
+    choice = policy.choose_evidence(question, [reserves], [candidate(0, reserves.text)], None)
+    assert choice.abstain
+    assert choice.reason == policy.OTHER_PERIOD.format(named="February and January", asked="March")
+    asked_february = question.replace("March", "February")
+    assert not policy.choose_evidence(asked_february, [reserves], [candidate(0, reserves.text)], None).abstain
+    undated = Passage("p2", "r#2", "Italy's net official reserves rose to 66,172 billion lire, the bank said.")
+    assert not policy.choose_evidence(question, [undated], [candidate(0, undated.text)], None).abstain
+    in_march = "In March 1987, what net official reserves did the Bank of Italy report?"
+    assert not policy.choose_evidence(in_march, [reserves], [candidate(0, reserves.text)], None).abstain, (
+        "the time of the report is no period of the figure")
+
+
 def test_a_measure_compound_answers_only_a_question_about_that_measure():
     gig = "The 45-minute gig is due to be phone cast."
     assert not offers_kind(gig, Kind.QUANTITY, "How many people watched the gig?")
