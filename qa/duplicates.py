@@ -7,8 +7,8 @@ articles whose estimated Jaccard similarity of 5-word shingles is at least
 notice says the same words a quarter later), and whose figures are a part of its own or hold
 its own (a daily report from one template shares its words with the day before, not its
 figures). Groups are worked out when asked, so adding, changing or deleting an article only
-touches its own rows. Which copy retrieval shows
-is decided in `retrieval.py`. Left out: translations and rewrites that share facts but not words.
+touches its own rows. Which copy retrieval shows is decided in `retrieval.py`. Left out:
+translations and rewrites that share facts but not words.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ GROUPS_KEPT = 10_000  # articles whose group is remembered between writes
 # The layout of what is stored: a file of another layout is signed again from Chroma (`Store.sync_side_indexes`).
 # Layout 2 (2026-12-07): the signature's permutations are mixed (see `minhash`), and each article's figures are kept.
 LAYOUT = 2
-_SEEDS = np.random.default_rng(20240215).integers(0, 1 << 63, PERMUTATIONS, dtype=np.uint64)  # fixed, so
-# signatures stay comparable across runs and machines
+# One seed per permutation, fixed so that signatures stay comparable across runs and machines.
+_SEEDS = np.random.default_rng(20240215).integers(0, 1 << 63, PERMUTATIONS, dtype=np.uint64)
 WORD = re.compile(r"\w+")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS article_sig (
@@ -97,7 +97,7 @@ class DuplicateIndex:
 
     def add(self, source: str, text: str, date_num: int) -> list[str]:
         """Store the article's signature; returns the already-indexed articles it nearly duplicates."""
-        signature, figures = minhash(text), figures_of(text)
+        signature, figures = minhash(text), _figures_of(text)
         with self._lock, self._db:
             self._groups = {}
             sidedb.changed(self._db, "duplicates")
@@ -194,7 +194,7 @@ def _close_in_time(a: int, b: int) -> bool:
     return abs((first - second).days) <= COPY_DAYS
 
 
-def figures_of(text: str) -> frozenset[float]:
+def _figures_of(text: str) -> frozenset[float]:
     """The values of the figures an article states, the part of it a copy must repeat."""
     return frozenset(f.value for f in find_figures(text))
 

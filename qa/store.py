@@ -282,7 +282,8 @@ class NewsStore:
     def _rebuild(self, progress: bool) -> None:
         """Rebuild both side indexes from every chunk in Chroma, a page at a time, then agree with the manifest."""
         texts, hashes = [], {}
-        bar = Progress("Rebuilding the BM25 index", total=self.count(), unit="chunk", enabled=progress)
+        bar = Progress("Rebuilding the search indexes (BM25, vectors, near-duplicates)", total=self.count(),
+                       unit="chunk", enabled=progress)
 
         def rows():
             offset = 0
