@@ -82,7 +82,10 @@ WIRE_WORDS = {
 }
 # Dotted abbreviations of names ("U.S.", "N.Y.", "U.K."): `find_entities` reads them as single letters.
 ABBREVIATION = re.compile(r"\b(?:[A-Z]\.){2,}")
-NAME_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # capitalised words in a row make one name
+# Capitalised words in a row make one name, and so do two joined by "of" ("Bank of Japan", "Gulf of Mexico"), which
+# a report must then name whole. Set on a new dev topic: the Bank of England's bill sales were in the Bank of Japan's
+# timeline, named by "Bank" alone; dev precision 0.808 -> 0.814, nothing else moved.
+NAME_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*")
 # A measure's label ("M-1", "M-3", "M2"): a report must state it, and its entry is the sentence that does, as an M-1
 # report mentions M-2 and M-3 in passing and a topic on M-2 is not answered by its M-1 figure. Set on a dev probe
 # ("U.S. M-2 money supply" returned ten M-1 readings; now the one report whose passages state M-2); the dev part
@@ -197,7 +200,9 @@ def topic_names(topic: str, candidates: str = "") -> list[str]:
     found = [(m.start(), m.group(0)) for m in ABBREVIATION.finditer(topic)]
     for run in NAME_RUN.finditer(topic):
         words = [w for w in find_entities(run.group(0)) if w.lower() not in MONTHS and w.lower() not in WEEKDAYS]
-        if words:
+        if " of " in run.group(0) and len(words) > 1:
+            found.append((run.start(), run.group(0)))  # "Bank of Japan" is no "Bank of England"
+        elif words:
             found.append((run.start(), max(words, key=len)))
     found.sort()
     if found and found[0][0] == 0 and " " not in found[0][1] and "." not in found[0][1] \
@@ -219,6 +224,9 @@ def names_mentioned(names: list[str], text: str) -> bool:
     for name in names:
         if "." in name:
             if name not in text and not re.search(rf"\b{name.replace('.', '')}\b", text):
+                return False
+        elif " of " in name:
+            if not re.search(rf"\b{re.escape(name)}\b", text, re.I):
                 return False
         elif not entity_in(name, words) and not any(_same_name(name.lower(), w) for w in words):
             return False

@@ -127,6 +127,9 @@ def test_the_names_a_topic_qualifies_its_measure_with_must_be_mentioned():
         ["Kazakhstan", "Europe"], "Kazakhstan's trade with European countries")
     assert not names_mentioned(["Canadian"], "U.S. M-1 money supply rose 2.1 billion dlrs")
     assert not names_mentioned(["U.S."], "Thai M-1 money supply rises in January")
+    assert topic_names("Bank of Ruritania sales of financing bills") == ["Bank of Ruritania"], "one name, whole"
+    assert names_mentioned(["Bank of Ruritania"], "The Bank of Ruritania sold 500 billion crowns of bills")
+    assert not names_mentioned(["Bank of Ruritania"], "The Bank of Freedonia said Ruritania's banks borrowed")
 
 
 def test_a_topics_opening_word_is_no_name_where_the_articles_write_it_as_an_ordinary_word():
