@@ -97,6 +97,11 @@ MEASURE_LABEL = re.compile(r"\b([A-Z]{1,2})-?(\d{1,2})\b")
 # loans, EIA distillate stocks) came in beside business loans and oil demand.
 # Where a topic says who reports the measure ("reported by the Fed", "from Hughes Tool", "…, Federal Reserve"):
 # a source, not a qualifier, and the wire's flash of the figure often leaves it out.
+# A topic's words in parentheses say who reports the measure or how ("(central bank)", "(four-week average)"),
+# which a report's title need not say: they are left out of the title share. On the dev part (22 topics) the
+# central bank's certificate-of-deposit stories left Taiwan's foreign-reserves timeline, and budget and loan stories
+# the Treasury balances': precision 0.814 -> 0.868, no report lost.
+PARENTHESIS = re.compile(r"\([^)]*\)")
 SOURCE_NAMED = re.compile(r"\b(?:by|from|according to)\s|,", re.I)
 
 
@@ -322,7 +327,7 @@ def build_timeline(pipeline, topic: str, filters: Filters | None = None) -> Time
     reports = [r for r in _collapse_copies(pipeline.store.duplicates, kept, by_article)
                if any(names_mentioned(names, text := _article_text(by_article[s])) and _labelled(labels, text)
                       for s in (r[0], *r[1]))]
-    terms = dict.fromkeys(topic_terms(topic), 1.0)
+    terms = dict.fromkeys(topic_terms(PARENTHESIS.sub(" ", topic)) or topic_terms(topic), 1.0)
     titled = {r[0]: max(_coverage(terms, topic_terms(by_article[s][0].title)) for s in (r[0], *r[1])) for r in reports}
     best_title = max(titled.values(), default=0.0)
     headline = {r[0]: _headline(by_article[r[0]][0].title) for r in reports}
