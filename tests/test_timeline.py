@@ -300,6 +300,39 @@ def test_a_daily_figure_is_for_the_day_it_names(tmp_path):
     assert readings == [("2024-03-05", 4.151e9, "2024-03-04"), ("2024-03-06", 4.467e9, "2024-03-05")]
 
 
+RESERVES = """Ruritania Foreign Exchange Reserves Rise To {level} Billion Dlrs
+
+date 2024-{day}
+Ruritania's foreign exchange reserves rose to {level} billion U.S. Dlrs at the end of last month from {before} billion
+a month earlier, the central bank said. The central bank attributed the rise in foreign exchange reserves to the trade
+surplus and to dollar purchases on the interbank market, a bank official said in the capital.
+"""
+DEPOSITS = """Ruritania Central Bank Issues Certificates Of Deposit
+
+date 2024-03-20
+The central bank issued 4.03 billion crowns of certificates of deposit, bringing issues so far this year to 134.5
+billion. The issues are intended to curb the growth of the money supply, which has grown as a result of large foreign
+exchange reserves, a central bank official told reporters. Ruritania's central bank said more issues would follow.
+"""
+
+
+def test_who_reports_the_measure_in_parentheses_is_left_out_of_the_title_share(tmp_path):
+    """A story of the central bank that mentions the reserves in passing is no reserves report for a topic naming
+    the central bank in parentheses as the one that reports them."""
+    from qa import ingest, timeline
+    from qa.settings import Settings
+
+    folder = tmp_path / "reserves"
+    folder.mkdir()
+    for name, day, level, before in (("feb", "03-05", "51", "49"), ("mar", "04-03", "53", "51")):
+        (folder / f"{name}.txt").write_text(RESERVES.format(day=day, level=level, before=before))
+    (folder / "deposits.txt").write_text(DEPOSITS)
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([folder], settings=settings, progress=False)
+    result = timeline("Ruritania's foreign exchange reserves (central bank)", settings=settings)
+    assert [e.citation.source.rsplit("/", 1)[-1] for e in result.entries] == ["feb.txt", "mar.txt"]
+
+
 def test_a_measure_label_must_be_stated_and_its_sentence_is_the_entry(tmp_path):
     """An M-1 report that gives M-2 in passing is the M-2 series' report, read from its M-2 sentence; a report
     that never states M-2 is not."""
