@@ -203,10 +203,11 @@ def _same_figures(a: frozenset[float], b: frozenset[float]) -> bool:
     """Can two articles that share their words be copies by their figures? Copies repeat each other's figures,
     one's a part of the other's (a flash and its story, a story sent again). A daily report written from one
     template ("Treasury balances ... rose on Feb 25 to 4.151 billion dlrs", and the next day "on Feb 26 to 3.9
-    billion") shares its words with the day before, not its figures, and a story sent again with a figure changed is
-    another report, which a timeline shows as a revision. Among 3,000 Reuters stories, 2 of the 57 pairs whose words
-    make them copies are other reports by their figures: the Fed's customer repurchases of March 2 and 3 (Fed funds
-    at 6-3/16 and 6-1/4 pct) and two companies' dividend notices (record dates March 23 and 20).
+    billion") shares its words with the day before, not its figures; a story sent again with a figure changed is
+    another report, which a timeline shows as reports that differ (a revision when it came later). Among 3,000
+    Reuters stories, 2 of the 57 pairs whose words make them copies are other reports by their figures: the Fed's
+    customer repurchases of March 2 and 3 (Fed funds at 6-3/16 and 6-1/4 pct) and two companies' dividend notices
+    (record dates March 23 and 20).
     """
     return a <= b or b <= a
 
