@@ -85,6 +85,11 @@ MONTHS_TO = re.compile(
 )
 QUARTER = re.compile(rf"\b(first|second|third|fourth) quarter(?: of)?(?:\s+{_YEAR})?", re.I)
 MONTH_YEAR = re.compile(rf"\b(?:in|for|during) {_MONTH}(?:,?\s+{_YEAR})?", re.I)
+# A stock's level at a month's end ("reserves at end-February", "at the end of March 1987"): the last day. No dev
+# topic reads one differently with it; a resent report with a changed figure was no revision without it.
+END_OF_MONTH = re.compile(
+    rf"\b(?:at\s+(?:the\s+)?end\s+of\s+|(?:at\s+)?end-|at\s+end\s+){_MONTH}(?:,?\s+{_YEAR})?", re.I
+)
 YEAR_ONLY = re.compile(rf"\b(?:in|for|during|of) {_YEAR}\b", re.I)
 _QUARTERS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 # Words before a figure that make it the level reached, not the change: "rose 2.1 billion dlrs TO 736.7 billion",
@@ -279,6 +284,10 @@ def read_period(sentence: str, published: str) -> Period | None:
         end = _resolve_year(MONTHS[m.group(1).lower()], int(m.group(2)), day)
         if end is not None:
             return Period(end.isoformat(), end.isoformat(), end.isoformat())
+    if (m := END_OF_MONTH.search(sentence)) and (m.group(2) or day is not None):
+        month = MONTHS[m.group(1).lower()]
+        end = _month_end(_month_year(month, m.group(2), day), month)
+        return Period(end.isoformat(), end.isoformat(), "end-" + m.group(1).capitalize())
     if m := MONTH_YEAR.search(sentence):
         month = MONTHS[m.group(1).lower()]
         if not m.group(2) and day is None:

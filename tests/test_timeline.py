@@ -101,6 +101,9 @@ def test_days_of_a_month_a_part_of_a_month_and_a_total_named_by_totalling():
     assert cars[0] == 99882 and (cars[3].start, cars[3].end) == ("1987-03-01", "1987-03-10")
     assert read_period("sales in late February", "1987-03-04").start == "1987-02-21"
     assert read_period("For the ten-day March 21-31 period", "1987-04-03").end == "1987-03-31"
+    assert read_period("reserves stood at 5 bln at end-February", "1987-03-05").end == "1987-02-28"
+    assert read_period("at the end of March 1986, against", "1987-03-05").end == "1986-03-31"
+    assert read_period("the end may come soon", "1987-03-05") is None
 
 
 def test_a_count_in_words_is_a_figure_where_no_digits_are_but_a_span_of_time_or_a_day_is_not():
@@ -303,7 +306,7 @@ def test_a_daily_figure_is_for_the_day_it_names(tmp_path):
 RESERVES = """Ruritania Foreign Exchange Reserves Rise To {level} Billion Dlrs
 
 date 2024-{day}
-Ruritania's foreign exchange reserves rose to {level} billion U.S. Dlrs at the end of last month from {before} billion
+Ruritania's foreign exchange reserves rose to {level} billion U.S. Dlrs at the end of {month} from {before} billion
 a month earlier, the central bank said. The central bank attributed the rise in foreign exchange reserves to the trade
 surplus and to dollar purchases on the interbank market, a bank official said in the capital.
 """
@@ -324,13 +327,32 @@ def test_who_reports_the_measure_in_parentheses_is_left_out_of_the_title_share(t
 
     folder = tmp_path / "reserves"
     folder.mkdir()
-    for name, day, level, before in (("feb", "03-05", "51", "49"), ("mar", "04-03", "53", "51")):
-        (folder / f"{name}.txt").write_text(RESERVES.format(day=day, level=level, before=before))
+    for name, day, month, level, before in (("feb", "03-05", "February", "51", "49"),
+                                            ("mar", "04-03", "March", "53", "51")):
+        (folder / f"{name}.txt").write_text(RESERVES.format(day=day, month=month, level=level, before=before))
     (folder / "deposits.txt").write_text(DEPOSITS)
     settings = Settings(index_dir=tmp_path / "index")
     ingest([folder], settings=settings, progress=False)
     result = timeline("Ruritania's foreign exchange reserves (central bank)", settings=settings)
     assert [e.citation.source.rsplit("/", 1)[-1] for e in result.entries] == ["feb.txt", "mar.txt"]
+
+
+def test_a_story_sent_again_the_next_day_with_a_figure_changed_is_shown_as_a_revision(tmp_path):
+    """Word for word a copy, but for one figure: two reports, and the timeline says they differ."""
+    from qa import ingest, timeline
+    from qa.settings import Settings
+
+    folder = tmp_path / "resent"
+    folder.mkdir()
+    (folder / "first.txt").write_text(RESERVES.format(day="03-05", month="February", level="51", before="49"))
+    (folder / "again.txt").write_text(RESERVES.format(day="03-06", month="February", level="52", before="49"))
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([folder], settings=settings, progress=False)
+    result = timeline("Ruritania's foreign exchange reserves", settings=settings)
+    assert [(e.reading.value, e.reading.period.end) for e in result.entries] == [(51e9, "2024-02-29"),
+                                                                                 (52e9, "2024-02-29")]
+    [differ] = result.disagreements
+    assert [r.value for r in differ.revisions] == [52e9] and "(revision)" in differ.describe()
 
 
 def test_a_measure_label_must_be_stated_and_its_sentence_is_the_entry(tmp_path):
