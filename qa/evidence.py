@@ -139,6 +139,7 @@ def _asks_amount_of_goods(question: str) -> bool:
     return bool(thing) and thing[0] not in _NOT_GOODS and not _MONEY_NOUNS & set(thing)
 
 
+@functools.lru_cache(maxsize=256)  # asked of every candidate sentence of one question
 def _asks_money(question: str) -> bool:
     """Does the question ask for a sum of money: a verb of paying ("how much did it cost"), or money named as the
     thing measured ("how much prize money did Spain receive", which 27,000 spectators do not answer)? The second

@@ -286,8 +286,7 @@ def choose_evidence(
 # BBC dev part one wrong answer ("about 95%" before July, asked for the end of October) became an abstention.
 _PERIOD_ASKED = re.compile(r"\b(?:for|at the end of|end-|during|in the month of)\s+(?P<month>" + "|".join(
     calendar.month_name[1:]) + r")\b")
-_MONTH_NAMED = re.compile(r"\b(?:" + "|".join(calendar.month_name[1:]) + "|" + "|".join(
-    m for m in calendar.month_abbr[1:] if m != "May") + r")\b")
+_MONTH_NAMED = re.compile(r"\b(?:" + "|".join(calendar.month_name[1:] + calendar.month_abbr[1:]) + r")\b")
 
 
 def _other_period(question: str, sentence: str) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ Each entry is cited like an answer (`Citation` with the sentence as its span) an
 carries the figure its sentence reports (`series.read_figure`); the readings, those a
 report gives for the period before its own, and where reports differ make the series.
 Every threshold is named below, set on the dev part of `qa/questions/timeline.jsonl` only
-(`qa eval-timeline --split dev`: 17 Reuters topics, 1 over the sample articles).
+(`qa eval-timeline --split dev`: 22 Reuters topics, 1 over the sample articles).
 Left out: undated articles (a timeline needs dates), an LLM summary of the entries, and
 telling two measures apart when one topic's articles report both (on the dev part, U.S.
 business loans keep the Federal Home Loan Banks' offerings: their titles name "U.S.",
