@@ -25,12 +25,12 @@ def chunk_id(source: str, index: int, text: str) -> str:
     return hashlib.sha256(f"{source}\x00{index}\x00{text}".encode("utf-8")).hexdigest()[:32]
 
 
-def chunk_article(article: Article, chunk_chars: int = 700, overlap: int = 1) -> list[Chunk]:
+def chunk_article(article: Article, chunk_chars: int = 700, overlap: int = 0) -> list[Chunk]:
     """Pack the article's sentences into chunks of at most `chunk_chars` characters."""
     if chunk_chars < 1:
         raise ValueError(f"chunk_chars must be at least 1, got {chunk_chars}; set QA_CHUNK_CHARS to e.g. 700.")
     if overlap < 0:
-        raise ValueError(f"overlap must be 0 or more sentences, got {overlap}; set QA_CHUNK_OVERLAP to e.g. 1.")
+        raise ValueError(f"overlap must be 0 or more sentences, got {overlap}; set QA_CHUNK_OVERLAP to e.g. 0.")
     text = article.text
     units = _units(text, chunk_chars)
     chunks: list[Chunk] = []
