@@ -8,7 +8,7 @@ with a bootstrap 95% interval, plus the run's settings) and, through `report.py`
 CLI fail a run whose means miss a bar.
 
 Which metrics apply to which question:
-- retrieval (`hit_at_k`, `mrr`), answer (`answer_accuracy`, `token_f1`,
+- retrieval (`hit_at_k`, `mrr`), answer (`answer_accuracy`, `lead_accuracy`, `token_f1`,
   `semantic_similarity`) and citation (`citation_validity`, `citation_precision`,
   `citation_recall`, `answer_supported`) metrics apply to answerable questions only
   and are None for unanswerable ones;
@@ -18,8 +18,8 @@ Which metrics apply to which question:
 - a metric that cannot be computed is None (no gold sources, nothing cited for
   precision, no reference or embedding function for similarity), and means skip None;
 - a reference-only question (`"answers": []` with a `"reference"`, the shape of RAGAS
-  and LangSmith datasets) has no alias to find, so `answer_accuracy`, `token_f1` and
-  `answer_supported` are None for it; similarity, retrieval and citation metrics apply;
+  and LangSmith datasets) has no alias to find, so `answer_accuracy`, `lead_accuracy`,
+  `token_f1` and `answer_supported` are None for it; similarity, retrieval and citation metrics apply;
 - latency is summarised over all questions as `latency_p50_s` and `latency_p95_s`.
 
 Left out: building the pipeline (the caller passes `answer_fn`), the metric
@@ -162,6 +162,7 @@ def score_answer(
     if question.answers:  # a reference-only question has no alias to look for
         scores.update(
             answer_accuracy=metrics.answer_accuracy(answer.text, question.answers),
+            lead_accuracy=metrics.lead_accuracy(answer, question.answers),
             token_f1=metrics.token_f1(answer.text, question.answers),
             answer_supported=metrics.answer_supported(answer.citations, question.answers),
         )

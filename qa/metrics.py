@@ -6,8 +6,8 @@ does not apply; `evaluation.py` decides which apply to which question:
 - answer, retrieval and citation metrics apply to answerable questions only and are
   None for unanswerable ones; a metric needing gold sources is None when the
   question lists none, `semantic_similarity` is None without a reference answer
-  or an embedding function, and the alias metrics (`answer_accuracy`, `token_f1`,
-  `answer_supported`) are None for a question with a reference but no aliases;
+  or an embedding function, and the alias metrics (`answer_accuracy`, `lead_accuracy`,
+  `token_f1`, `answer_supported`) are None for a question with a reference but no aliases;
 - `abstention_accuracy` applies to every question;
 - `unsupported_sentence_rate` and `unsupported_number_rate` (lower is better) apply to
   every answer that did not abstain, answerable or not, and are None for abstentions;
@@ -34,7 +34,7 @@ import random
 from collections import Counter
 from typing import Callable, Iterable, Sequence
 
-from qa.text import contains_phrase, dot, marker_numbers, normalize_text
+from qa.text import contains_phrase, dot, marker_numbers, normalize_text, split_sentences
 from qa.types import Answer, Citation, Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -81,6 +81,16 @@ def mrr(retrieved: Sequence[str], gold_sources: Sequence[str], cutoff: int = 10)
 def answer_accuracy(text: str, aliases: Sequence[str]) -> float:
     """1.0 if any alias appears in the answer text (see the module's matching rules)."""
     return 1.0 if any(contains_phrase(text, a) for a in aliases) else 0.0
+
+
+def lead_accuracy(answer: Answer, aliases: Sequence[str]) -> float:
+    """1.0 if an alias appears in the answer's first sentence, which a reader takes as the answer; 0.0 for an
+    abstention. `answer_accuracy` looks anywhere, so a wrong short answer ("Scorsese.") over a quote naming the right
+    one counts there, not here."""
+    if answer.abstained or not (spans := split_sentences(answer.text)):
+        return 0.0
+    start, end = spans[0]
+    return answer_accuracy(answer.text[start:end], aliases)
 
 
 def _token_f1(prediction: list[str], truth: list[str]) -> float:

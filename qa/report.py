@@ -24,6 +24,7 @@ SHORT_NAMES = {
     "hit_at_k": "hit",
     "mrr": "mrr",
     "answer_accuracy": "acc",
+    "lead_accuracy": "lead",
     "token_f1": "f1",
     "semantic_similarity": "sim",
     "citation_validity": "valid",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from qa import metrics
 
 RETRIEVAL_METRICS = ("hit_at_k", "mrr")
-ANSWER_METRICS = ("answer_accuracy", "token_f1", "semantic_similarity")
+ANSWER_METRICS = ("answer_accuracy", "lead_accuracy", "token_f1", "semantic_similarity")
 CITATION_METRICS = ("citation_validity", "citation_precision", "citation_recall", "answer_supported")
 GROUNDING_METRICS = ("unsupported_sentence_rate", "unsupported_number_rate")
 METRICS = RETRIEVAL_METRICS + ANSWER_METRICS + CITATION_METRICS + ("abstention_accuracy",) + GROUNDING_METRICS

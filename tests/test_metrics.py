@@ -97,6 +97,16 @@ def test_answer_accuracy():
     assert metrics.answer_accuracy("Trade was $40.2bn.", ["40.2 billion", "40.2bn"]) == 1.0
 
 
+def test_lead_accuracy_reads_only_the_first_sentence():
+    wrong_lead = "Scorsese [1]. “Eastwood took best director while Scorsese's film won best picture” (BBC) [1]."
+    assert metrics.answer_accuracy(wrong_lead, ["Eastwood"]) == 1.0
+    assert metrics.lead_accuracy(Answer("q", wrong_lead, False), ["Eastwood"]) == 0.0
+    assert metrics.lead_accuracy(Answer("q", "Eastwood [1]. “Scorsese lost” [1].", False), ["Eastwood"]) == 1.0
+    # An abstention naming the asked-about thing is not an answer.
+    assert metrics.lead_accuracy(Answer("q", "The articles found never mention Eastwood.", True), ["Eastwood"]) == 0.0
+    assert metrics.lead_accuracy(Answer("q", "", False), ["Eastwood"]) == 0.0
+
+
 def test_token_f1_is_squad_style_and_best_over_aliases():
     # prediction "josep borrell headed it" vs "josep borrell": precision 2/4, recall 1 -> 2/3
     assert metrics.token_f1("Josep Borrell headed it", ["Josep Borrell", "Borrell"]) == pytest.approx(2 / 3)
