@@ -264,3 +264,25 @@ def test_a_best_sentence_without_the_answer_is_quoted_with_a_neighbour_that_stat
     ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [False, False, True], [1.5, 0.9, 0.5])
     choice = policy.choose_evidence(question, [MURRAY], ranked, None)
     assert choice.abstain and choice.reason == policy.NOT_OFFERED.format(what="a name"), "the third is no neighbour"
+
+
+
+def test_a_short_answer_naming_only_what_the_question_names_does_not_lead():
+    question = "Which firm was sole manager of Anheuser-Busch's offering of sinking fund debentures due 2017?"
+    sentence = "Anheuser-Busch Cos is raising 150 mln dlrs through an offering, said sole manager Dillon, Read and Co."
+    assert policy.check_short_answer("Anheuser-Busch Cos", [sentence], question) == policy.ONLY_QUESTION
+    assert policy.check_short_answer("Dillon, Read and Co", [sentence], question) is None
+    question = "With which Argentine company were Mitsubishi Electric and Hitachi to sign a contract?"
+    sentence = "Mitsubishi Electric Corp <MIET.T> and Hitachi will sign the contract with Entidad Binacional Yacyreta."
+    assert policy.check_short_answer("Mitsubishi Electric Corp <MIET.T>", [sentence], question) == policy.ONLY_QUESTION
+    assert policy.check_short_answer("Entidad Binacional Yacyreta", [sentence], question) is None
+
+
+def test_the_figure_a_sentence_compares_with_does_not_lead_unless_the_earlier_one_is_asked():
+    sentence = "Chrysler Corp said it made 98,648 cars in the U.S. in March, down from the 115,540 it made a year ago."
+    question = "How many cars did Chrysler Corp make in the U.S. in March 1987?"
+    assert policy.check_short_answer("115,540", [sentence], question) == policy.COMPARED
+    assert policy.check_short_answer("98,648", [sentence], question) is None
+    earlier = "How many cars had Chrysler Corp made in the U.S. in March the year before?"
+    assert policy.check_short_answer("115,540", [sentence], earlier) is None
+    assert policy.check_short_answer("Martin Corry", ["tries from Martin Corry were disallowed"], "Who scored?") is None
