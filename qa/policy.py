@@ -280,7 +280,10 @@ def choose_evidence(
         stating = next((c for c in (after, before) if c is not None and c.offers_kind), None)
         if stating is None:
             return EvidenceChoice(reason=NOT_OFFERED.format(what=_WHAT.get(kind, "an answer")))
-        return EvidenceChoice(sentences=[best, stating])
+        # The neighbour stating the answer is quoted first, as a reader takes the first sentence for the answer. On the
+        # dev parts (2026-12-08) lead accuracy rose 0.664 -> 0.699 (BBC) and 0.800 -> 0.809 (Reuters) extractive, one
+        # lead lost to six gained, and 0.699 -> 0.717 and 0.762 -> 0.771 with the local LLM, none lost.
+        return EvidenceChoice(sentences=[stating, best])
     if kind in (Kind.QUANTITY, Kind.PERCENT) and (other := _other_period(question, best.text)):
         return EvidenceChoice(reason=OTHER_PERIOD.format(named=other[1], asked=other[0]))
     chosen = [best]

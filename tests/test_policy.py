@@ -260,7 +260,7 @@ def test_a_best_sentence_without_the_answer_is_quoted_with_a_neighbour_that_stat
     question = "Whose record as Britain's youngest Davis Cup player was Andrew Murray about to break?"
     ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [False, True, True], [1.5, 0.9, 0.5])
     chosen = policy.choose_evidence(question, [MURRAY], ranked, None).sentences
-    assert [c.text for c in chosen] == [ranked[0].text, BECKER]
+    assert [c.text for c in chosen] == [BECKER, ranked[0].text], "the sentence stating the answer leads"
     ranked = sentences_of(MURRAY, [0.75, 0.2, 0.0], [False, False, True], [1.5, 0.9, 0.5])
     choice = policy.choose_evidence(question, [MURRAY], ranked, None)
     assert choice.abstain and choice.reason == policy.NOT_OFFERED.format(what="a name"), "the third is no neighbour"
