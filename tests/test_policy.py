@@ -286,3 +286,11 @@ def test_the_figure_a_sentence_compares_with_does_not_lead_unless_the_earlier_on
     earlier = "How many cars had Chrysler Corp made in the U.S. in March the year before?"
     assert policy.check_short_answer("115,540", [sentence], earlier) is None
     assert policy.check_short_answer("Martin Corry", ["tries from Martin Corry were disallowed"], "Who scored?") is None
+
+
+def test_a_figure_labelled_for_something_the_question_does_not_name_does_not_lead():
+    sentence = "U.S. Export Inspections, In Thous Bushels, Soybeans 16,333 Wheat 30,917 Corn 36,781"
+    question = "How many thousand bushels of U.S. corn were inspected for export in the week?"
+    assert policy.check_short_answer("16,333", [sentence], question) == policy.OTHER_LABEL
+    assert policy.check_short_answer("36,781", [sentence], question) is None
+    assert policy.check_short_answer("16,333", [sentence], "How many bushels were inspected?") is None, "none named"
