@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import pytest
+
 from qa import policy
 from qa.evidence import (
     Candidate,
@@ -267,30 +269,32 @@ def test_a_best_sentence_without_the_answer_is_quoted_with_a_neighbour_that_stat
 
 
 
-def test_a_short_answer_naming_only_what_the_question_names_does_not_lead():
-    question = "Which firm was sole manager of Anheuser-Busch's offering of sinking fund debentures due 2017?"
-    sentence = "Anheuser-Busch Cos is raising 150 mln dlrs through an offering, said sole manager Dillon, Read and Co."
-    assert policy.check_short_answer("Anheuser-Busch Cos", [sentence], question) == policy.ONLY_QUESTION
-    assert policy.check_short_answer("Dillon, Read and Co", [sentence], question) is None
-    question = "With which Argentine company were Mitsubishi Electric and Hitachi to sign a contract?"
-    sentence = "Mitsubishi Electric Corp <MIET.T> and Hitachi will sign the contract with Entidad Binacional Yacyreta."
-    assert policy.check_short_answer("Mitsubishi Electric Corp <MIET.T>", [sentence], question) == policy.ONLY_QUESTION
-    assert policy.check_short_answer("Entidad Binacional Yacyreta", [sentence], question) is None
+
+ANHEUSER = "Anheuser-Busch Cos is raising 150 mln dlrs through an offering, said sole manager Dillon, Read and Co."
+ANHEUSER_Q = "Which firm was sole manager of Anheuser-Busch's offering of sinking fund debentures due 2017?"
+YACYRETA = "Mitsubishi Electric Corp <MIET.T> and Hitachi will sign the contract with Entidad Binacional Yacyreta."
+YACYRETA_Q = "With which Argentine company were Mitsubishi Electric and Hitachi to sign a contract?"
+CHRYSLER = "Chrysler Corp said it made 98,648 cars in the U.S. in March, down from the 115,540 it made a year ago."
+CHRYSLER_Q = "How many cars did Chrysler Corp make in the U.S. in March 1987?"
+INSPECTIONS = "U.S. Export Inspections, In Thous Bushels, Soybeans 16,333 Wheat 30,917 Corn 36,781"
+INSPECTIONS_Q = "How many thousand bushels of U.S. corn were inspected for export in the week?"
 
 
-def test_the_figure_a_sentence_compares_with_does_not_lead_unless_the_earlier_one_is_asked():
-    sentence = "Chrysler Corp said it made 98,648 cars in the U.S. in March, down from the 115,540 it made a year ago."
-    question = "How many cars did Chrysler Corp make in the U.S. in March 1987?"
-    assert policy.check_short_answer("115,540", [sentence], question) == policy.COMPARED
-    assert policy.check_short_answer("98,648", [sentence], question) is None
-    earlier = "How many cars had Chrysler Corp made in the U.S. in March the year before?"
-    assert policy.check_short_answer("115,540", [sentence], earlier) is None
-    assert policy.check_short_answer("Martin Corry", ["tries from Martin Corry were disallowed"], "Who scored?") is None
-
-
-def test_a_figure_labelled_for_something_the_question_does_not_name_does_not_lead():
-    sentence = "U.S. Export Inspections, In Thous Bushels, Soybeans 16,333 Wheat 30,917 Corn 36,781"
-    question = "How many thousand bushels of U.S. corn were inspected for export in the week?"
-    assert policy.check_short_answer("16,333", [sentence], question) == policy.OTHER_LABEL
-    assert policy.check_short_answer("36,781", [sentence], question) is None
-    assert policy.check_short_answer("16,333", [sentence], "How many bushels were inspected?") is None, "none named"
+@pytest.mark.parametrize(("short", "sentence", "question", "reason"), [
+    # A name that only repeats the question's, company suffix and ticker aside, does not lead; the answer does.
+    ("Anheuser-Busch Cos", ANHEUSER, ANHEUSER_Q, policy.ONLY_QUESTION),
+    ("Dillon, Read and Co", ANHEUSER, ANHEUSER_Q, None),
+    ("Mitsubishi Electric Corp <MIET.T>", YACYRETA, YACYRETA_Q, policy.ONLY_QUESTION),
+    ("Entidad Binacional Yacyreta", YACYRETA, YACYRETA_Q, None),
+    # The figure a sentence compares with does not lead, unless the earlier one is asked; a name after "from" may.
+    ("115,540", CHRYSLER, CHRYSLER_Q, policy.COMPARED),
+    ("98,648", CHRYSLER, CHRYSLER_Q, None),
+    ("115,540", CHRYSLER, "How many cars had Chrysler Corp made in the U.S. in March the year before?", None),
+    ("Martin Corry", "England had tries from Martin Corry disallowed.", "Who scored England's try?", None),
+    # A table's figure labelled for something the question does not name does not lead, where it names one.
+    ("16,333", INSPECTIONS, INSPECTIONS_Q, policy.OTHER_LABEL),
+    ("36,781", INSPECTIONS, INSPECTIONS_Q, None),
+    ("16,333", INSPECTIONS, "How many bushels were inspected?", None),
+])
+def test_which_short_answers_copied_from_the_sentence_may_lead(short, sentence, question, reason):
+    assert policy.check_short_answer(short, [sentence], question) == reason
