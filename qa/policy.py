@@ -4,8 +4,9 @@ An answer is made in three steps, each decided here and carried out elsewhere:
 1. `choose_evidence`: from the ranked sentences of the retrieved passages
    (`evidence.py`), the one to three of one article that answer the question, or a reason to abstain;
 2. `check_short_answer`: whether the LLM's short direct answer ("Almaty", "$40.2
-   billion") may lead the answer: it must be copied from the chosen sentences and be
-   of the kind the question asks for;
+   billion") may lead the answer: it must be copied from the chosen sentences, be
+   of the kind the question asks for, name more than the question names, and not be a
+   figure its sentence compares with or gives for something else;
 3. the grounding check (`grounding.py`) passes every sentence before it is shown,
    with the closeness thresholds below.
 The outcome travels as `Answer.route` and `Answer.reason`.
