@@ -358,18 +358,18 @@ def check_short_answer(short: str, quoted: list[str], question: str) -> str | No
         sentence = squash(source)
         if _COMPARED_WITH.search(sentence[: sentence.index(normalised)]):
             return COMPARED
-        if _labelled_for_other(question, source, short):
+        if _labelled_for_other(question, source, normalised):
             return OTHER_LABEL
     return None
 
 
-def _labelled_for_other(question: str, sentence: str, short: str) -> bool:
-    """Is the short answer a figure the sentence labels with a word the question does not name, while another of its
-    figures has a label the question names?"""
+def _labelled_for_other(question: str, sentence: str, figure: str) -> bool:
+    """Is `figure` (the short answer, stripped) one the sentence labels with a word the question does not name, while
+    another of its figures has a label the question names?"""
     asked = lower_words(question)
     labels = {m.group(2): m.group(1).lower() for m in _LABELLED_FIGURE.finditer(sentence)
               if m.group(1).lower() not in MONTHS}
-    mine = labels.get(short.strip(" .,;:"))
+    mine = labels.get(figure)
     return mine is not None and mine not in asked and any(label in asked for label in labels.values())
 
 

@@ -268,8 +268,6 @@ def test_a_best_sentence_without_the_answer_is_quoted_with_a_neighbour_that_stat
     assert choice.abstain and choice.reason == policy.NOT_OFFERED.format(what="a name"), "the third is no neighbour"
 
 
-
-
 ANHEUSER = "Anheuser-Busch Cos is raising 150 mln dlrs through an offering, said sole manager Dillon, Read and Co."
 ANHEUSER_Q = "Which firm was sole manager of Anheuser-Busch's offering of sinking fund debentures due 2017?"
 YACYRETA = "Mitsubishi Electric Corp <MIET.T> and Hitachi will sign the contract with Entidad Binacional Yacyreta."
