@@ -60,7 +60,7 @@ _KINDS = [
         re.compile(
             r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
             r"|\b(?:what|which) (?:[\w'’]+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
-            r"majority|score|record|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
+            r"majority|score|record|attendance|crowd|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
             r"loss|revenue|earnings|volume|output|claims|supply|assets|deposits|income|salary|wage|fee|fine|rent)\b",
             re.I,
         ),
@@ -114,8 +114,12 @@ _PERCENT_WORDS = re.compile(_NUMBER_WORD.pattern + r"(?:[ -]\w+)?\s(?:pct|per ?c
 
 
 # A question about money ("how much did it cost", "what price") wants a sum of money, not a count ("14m customers").
+# The verb of paying may come any number of words after "how much" ("How much did Indonesia expect the Batam island
+# crude palm oil terminal announced in March 1987 to cost?"); until 2026-12-08 it had to come within 8. With that
+# and "what was the attendance" asking for a figure (it was read as "in which", a name), the dev parts (local LLM)
+# gained 2 right abstentions (BBC 0.864 -> 0.871, Reuters 0.878 -> 0.885) and nothing else moved.
 _ASKS_MONEY = re.compile(
-    r"\bhow much\b(?:\s[\w'’-]+){0,8}?\s(?:cost|costs|pay|paid|charge|charges|charged|spend|spent|fee|fees|fine|fined|"
+    r"\bhow much\b(?:\s[\w'’-]+)*?\s(?:cost|costs|pay|paid|charge|charges|charged|spend|spent|fee|fees|fine|fined|"
     r"compensation|damages|bid|offer|offered|raise|raised|earn|earned|owe|owed|lend|lent|borrow|borrowed|invest|"
     r"invested|worth|price|priced|sell|sold|buy|bought)\b"
     r"|\b(?:what|which) (?:\w+ ){0,2}(?:price|fee|fine|cost|salary|wage|rent)\b",

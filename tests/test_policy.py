@@ -121,6 +121,15 @@ def test_a_price_per_unit_is_stated_per_that_unit_and_prize_money_is_money():
     assert not offers_kind("Its members would be known as MSCPs.", Kind.QUANTITY, "What annual salary would they get?")
 
 
+def test_a_verb_of_paying_far_from_how_much_still_asks_for_money_and_an_attendance_is_a_figure():
+    cost = "How much did Indonesia expect the Batam island crude palm oil terminal announced in March 1987 to cost?"
+    assert not offers_kind("Palm oil output is expected to rise to 1.56 mln tonnes in 1987.", Kind.QUANTITY, cost)
+    assert offers_kind("The terminal will cost about 40 mln dlrs.", Kind.QUANTITY, cost)
+    attendance = "What was the attendance at the match in which England lost 18-17 to France?"
+    assert question_kind(attendance) is Kind.QUANTITY
+    assert not offers_kind("England lost 18-17 to France in the Six Nations.", Kind.QUANTITY, attendance)
+
+
 def test_a_count_of_things_is_no_share_and_a_stake_is_a_share():
     members = "How many members would the second chamber have?"
     assert not offers_kind("A second chamber in which 70% of members would be elected.", Kind.QUANTITY, members)
