@@ -130,8 +130,11 @@ class Pipeline:
                 llm_error = str(error)
             if short is not None and self.settings.grounding:
                 rejected = policy.check_short_answer(short, quoted, question)
-        route, reason = policy.route_for(self.settings.llm, rejected, llm_error)
         removed = [RemovedSentence(short, rejected)] if short and rejected else []
+        if (why := policy.abstain_unsaid(question, quoted, rejected)) is not None:
+            yield self._abstain(question, passages, why, removed)
+            return
+        route, reason = policy.route_for(self.settings.llm, rejected, llm_error)
         text = compose_answer(None if rejected else short, choice.sentences, relevant)
         if self.settings.grounding:
             grounded = ground_answer(text, relevant, embed)

@@ -45,12 +45,29 @@ class Kind(str, Enum):
     OTHER = "other"
 
 
+# The nouns that say what kind of answer is asked ("what *price*", "which *city*"): the answer is a thing of that kind,
+# seldom the word itself.
+_PERCENT_NOUNS = r"percentage|per ?cent|(?<!per )share|proportion|rate|yield|stake"
+_QUANTITY_NOUNS = (
+    r"amount|number|price|sum|level|total|figure|value|majority|score|record|attendance|crowd|reserves|surplus|"
+    r"deficit|turnover|cost|balance|sales|profit|loss|revenue|earnings|volume|output|claims|supply|assets|deposits|"
+    r"income|salary|wage|fee|fine|rent"
+)
+_TIME_NOUNS = r"date|day|year|month|week|time"
+_NAME_NOUNS = (
+    r"city|country|town|court|seat|company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|"
+    r"analyst|judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|airline|network|"
+    r"studio|game|album|song|book|show|award|place|region|state|capital|venue|province"
+)
+_KIND_NOUN = re.compile(
+    rf"^(?:{'|'.join((_PERCENT_NOUNS, _QUANTITY_NOUNS, _TIME_NOUNS, _NAME_NOUNS)).replace('(?<!per )', '')})$", re.I
+)
 _KINDS = [
     (
         Kind.PERCENT,
         re.compile(
             # "share" of a whole, not a price "per share"; a stake is a share ("a 49% stake")
-            r"\b(?:what|which) (?:[\w'’]+ ){0,3}(?:percentage|per ?cent|(?<!per )share|proportion|rate|yield|stake)\b"
+            rf"\b(?:what|which) (?:[\w'’]+ ){{0,3}}(?:{_PERCENT_NOUNS})\b"
             r"|\bby (?:how much|what) (?:percentage|per ?cent)\b|\bhow many per ?cent\b",
             re.I,
         ),
@@ -59,21 +76,16 @@ _KINDS = [
         Kind.QUANTITY,
         re.compile(
             r"\bhow (?:many|much|long|far|big|large|high|old)\b|\bby how much\b"
-            r"|\b(?:what|which) (?:[\w'’]+ ){0,4}(?:amount|number|price|sum|level|total|figure|value|"
-            r"majority|score|record|attendance|crowd|reserves|surplus|deficit|turnover|cost|balance|sales|profit|"
-            r"loss|revenue|earnings|volume|output|claims|supply|assets|deposits|income|salary|wage|fee|fine|rent)\b",
+            rf"|\b(?:what|which) (?:[\w'’]+ ){{0,4}}(?:{_QUANTITY_NOUNS})\b",
             re.I,
         ),
     ),
     # "in which year" is a time, though "in which" alone asks for a place.
-    (Kind.TIME, re.compile(r"\bwhen\b|\b(?:in )?(?:what|which) (?:date|day|year|month|week|time)\b", re.I)),
+    (Kind.TIME, re.compile(rf"\bwhen\b|\b(?:in )?(?:what|which) (?:{_TIME_NOUNS})\b", re.I)),
     (
         Kind.NAME,
         re.compile(
-            r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:[\w'’]+ ){0,3}(?:city|country|town|court|seat|"
-            r"company|firm|bank|body|agency|party|team|club|film|broadcaster|band|group|person|analyst|"
-            r"judge|minister|official|spokesman|ambassador|agreement|name|newspaper|magazine|channel|"
-            r"airline|network|studio|game|album|song|book|show|award|place|region|state|capital)\b"
+            rf"\bwho(?:m|se)?\b|\bwhere\b|\b(?:which|what) (?:[\w'’]+ ){{0,3}}(?:{_NAME_NOUNS})\b"
             r"|(?<!, )\bin which\b|\bto whom\b|(?<!, )\bwhich\b",  # ", which ..." opens a relative clause
             re.I,
         ),
@@ -302,6 +314,32 @@ def focus_terms(question: str, count: int) -> set[str]:
     following = re.findall(r"[\w'’]+", question[match.end() :].lower())
     picked = [w for w in following if w not in STOPWORDS and w not in _AUXILIARY][:count]
     return {_stem(w) for w in picked}
+
+
+def attribute_words(question: str) -> list[str]:
+    """The lower-case words of the question's own phrase that are no kind noun: what about its subject is asked
+    ("what *prison* sentence", "how many *spectators*", "what *net* income", "how much *foreign exchange*").
+    None when the question word is followed by its verb ("who took over", "how much did ..."), is "how" with its
+    adjective ("how large"), or is followed by names and kind nouns only ("which Canadian province")."""
+    question = _LEADING_CLAUSE.sub("", question)
+    match = _QUESTION_WORD.search(question)
+    # After "who", "where" and "when" comes the verb; after a bare "how", its adjective ("how large") is the question.
+    if not match or match.group(0).lower() in ("who", "whom", "where", "when", "how"):
+        return []
+    words = []
+    for word in re.findall(r"[\w'’.-]+", question[match.end() :]):
+        lower = word.lower()
+        if lower in STOPWORDS or lower in _AUXILIARY or lower == "per":  # "what price per share": the unit follows
+            break
+        if word.islower() and not _KIND_NOUN.match(lower):
+            words.append(lower)
+    return words
+
+
+def says_none_of(words: list[str], sentences: Sequence[str]) -> bool:
+    """Do the sentences say none of `words` (any form of a word, or of a part of a hyphenated one)?"""
+    said = _terms(" ".join(sentences))
+    return bool(words) and not any(_stem(part) in said for word in words for part in word.split("-") if part)
 
 
 # Words the question quotes: opened after a space or the start, closed before punctuation, a space or the end, so

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake import FakeListLLM
 
-from qa import answer, ingest
+from qa import answer, ingest, policy
 from qa.chain import ABSTAIN_TEXT, build_chain
 from qa.facts import asks_for_quantity, find_figures, question_terms_missing
 from qa.grounding import REPEATED, ground_answer, unsupported_figures, unsupported_sentences
@@ -236,3 +236,18 @@ def test_an_answer_without_the_figure_a_question_asks_for_abstains(sample_index)
     result = pipeline.answer("How many tonnes of oil did Kazakhstan export to China in 2023?")
     assert result.abstained and result.text == ABSTAIN_TEXT, result
     assert result.route is Route.ABSTAINED and result.reason, result
+
+
+def test_a_quote_that_never_says_what_is_asked_abstains_when_the_model_finds_no_short_answer_in_it(sample_index):
+    settings, _, _ = sample_index
+    question = "Which lawyer was heading the Kazakh delegation at the Samarkand meeting?"
+    # The quote names who headed the delegation but never says "lawyer"; the model's phrase is not in it either.
+    elsewhere = build_chain(settings.replace(llm="local"), llm=FakeListLLM(responses=["a Kazakh lawyer"]))
+    result = elsewhere.answer(question)
+    assert result.abstained and result.route is Route.ABSTAINED, result
+    assert result.reason == policy.NOT_SAID.format(words="lawyer"), result
+    assert [r.text for r in result.removed] == ["a Kazakh lawyer"], "the rejected short answer is reported"
+    # Either sign alone is no reason to abstain: a short answer copied from the same quote leads it.
+    copied = build_chain(settings.replace(llm="local"), llm=FakeListLLM(responses=["Mukhtar Tileuberdi"]))
+    kept = copied.answer(question)
+    assert not kept.abstained and kept.text.startswith("Mukhtar Tileuberdi"), kept

@@ -12,11 +12,13 @@ from qa import policy
 from qa.evidence import (
     Candidate,
     Kind,
+    attribute_words,
     focus_terms,
     offers_kind,
     question_kind,
     quoted_phrases,
     rank_sentences,
+    says_none_of,
     timely_passages,
 )
 from qa.types import Passage
@@ -128,6 +130,32 @@ def test_a_verb_of_paying_far_from_how_much_still_asks_for_money_and_an_attendan
     attendance = "What was the attendance at the match in which England lost 18-17 to France?"
     assert question_kind(attendance) is Kind.QUANTITY
     assert not offers_kind("England lost 18-17 to France in the Six Nations.", Kind.QUANTITY, attendance)
+
+
+@pytest.mark.parametrize(("question", "words"), [
+    ("What prison sentence did Mikhail Khodorkovsky receive?", ["prison", "sentence"]),
+    ("How many copies of the White Paper were printed?", ["copies"]),
+    ("What net income did Willms Trucking earn?", ["net"]),
+    ("How much foreign exchange was Brazil losing each day?", ["foreign", "exchange"]),
+    ("In which Canadian province is the mine?", []),  # a name and a kind noun: the answer is a province
+    ("At what price per share did it redeem the shares?", []),  # the unit follows "per"
+    ("How much did William Hague earn?", []),  # the verb follows
+    ("How large was the supplementary budget?", []),  # "how large" is the question
+    ("Who took over on the right wing?", []),
+])
+def test_the_words_a_question_asks_about_are_those_of_its_own_phrase_that_are_no_kind_noun(question, words):
+    assert attribute_words(question) == words
+
+
+def test_a_quote_saying_none_of_them_is_abstained_on_only_when_the_model_found_no_short_answer_in_it():
+    question = "What net income did Willms Trucking earn in its year ended September 30?"
+    revenues = ["In the year ended September 30, Willms had revenues of about 15 mln dlrs."]
+    assert says_none_of(attribute_words(question), revenues)
+    assert policy.abstain_unsaid(question, revenues, policy.NOT_COPIED) == policy.NOT_SAID.format(words="net")
+    assert policy.abstain_unsaid(question, revenues, None) is None  # the model copied a short answer from it
+    profit = ["Willms had net income of about 1.2 mln dlrs on revenues of 15 mln."]
+    assert policy.abstain_unsaid(question, profit, policy.NOT_COPIED) is None
+    assert not says_none_of(["first-time", "jobless"], ["The number of jobless stood at 508,392."])
 
 
 def test_a_count_of_things_is_no_share_and_a_stake_is_a_share():
