@@ -331,7 +331,8 @@ def attribute_words(question: str) -> list[str]:
         lower = word.lower()
         if lower in STOPWORDS or lower in _AUXILIARY or lower == "per":  # "what price per share": the unit follows
             break
-        if word.islower() and not _KIND_NOUN.match(lower):
+        # Money named as the thing measured ("how much money") is a kind too: the answer is a sum, not the word.
+        if word.islower() and not _KIND_NOUN.match(lower) and lower not in _MONEY_NOUNS:
             words.append(lower)
     return words
 

@@ -140,6 +140,7 @@ def test_a_verb_of_paying_far_from_how_much_still_asks_for_money_and_an_attendan
     ("In which Canadian province is the mine?", []),  # a name and a kind noun: the answer is a province
     ("At what price per share did it redeem the shares?", []),  # the unit follows "per"
     ("How much did William Hague earn?", []),  # the verb follows
+    ("How much money from Chinese banks helped Rosneft?", []),  # money is what is asked, a kind
     ("How large was the supplementary budget?", []),  # "how large" is the question
     ("Who took over on the right wing?", []),
 ])
