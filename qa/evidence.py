@@ -319,7 +319,7 @@ def focus_terms(question: str, count: int) -> set[str]:
 def attribute_words(question: str) -> list[str]:
     """The lower-case words of the question's own phrase that are no kind noun: what about its subject is asked
     ("what *prison* sentence", "how many *spectators*", "what *net* income", "how much *foreign exchange*").
-    None when the question word is followed by its verb ("who took over", "how much did ..."), is "how" with its
+    Empty when the question word is followed by its verb ("who took over", "how much did ..."), is "how" with its
     adjective ("how large"), or is followed by names and kind nouns only ("which Canadian province")."""
     question = _LEADING_CLAUSE.sub("", question)
     match = _QUESTION_WORD.search(question)

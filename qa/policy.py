@@ -6,7 +6,8 @@ An answer is made in three steps, each decided here and carried out elsewhere:
 2. `check_short_answer`: whether the LLM's short direct answer ("Almaty", "$40.2
    billion") may lead the answer: it must be copied from the chosen sentences, be
    of the kind the question asks for, name more than the question names, and not be a
-   figure its sentence compares with or gives for something else;
+   figure its sentence compares with or gives for something else; when it is not copied and the chosen
+   sentences say none of the words the question asks about, `abstain_unsaid` abstains instead;
 3. the grounding check (`grounding.py`) passes every sentence before it is shown,
    with the closeness thresholds below.
 The outcome travels as `Answer.route` and `Answer.reason`.
