@@ -232,8 +232,7 @@ class _OnnxModel:
 
         def run(batch: list[int], session) -> None:
             ids = np.array([encoded[i].ids for i in batch], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, {name: feeds[name] for name in self.inputs})[0]
+            hidden = session.run(None, self.feeds(ids))[0]
             pooled = hidden.mean(axis=1)  # mean pooling: every token is real, none is padding
             vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
@@ -249,6 +248,13 @@ class _OnnxModel:
                 run(batch, self.session)
         self.tokens_embedded += sum(len(e.ids) for e in encoded)
         return vectors
+
+    def feeds(self, ids) -> dict:
+        """The model's inputs for a batch of token ids of one length: no padding, so every position is attended."""
+        import numpy as np
+
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        return {name: feeds[name] for name in self.inputs}
 
     @staticmethod
     def _check_pooling(root: Path) -> None:
