@@ -304,14 +304,19 @@ _QUESTION_WORD = re.compile(r"\b(?:who(?:m|se)?|what|which|where|when|how(?: man
 _AUXILIARY = {"did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can"}
 
 
+def _question_phrase(question: str) -> tuple[str, str] | None:
+    """The question word, lower-cased, and what follows it, after any clause that sets the scene; None without one."""
+    question = _LEADING_CLAUSE.sub("", question)
+    match = _QUESTION_WORD.search(question)
+    return (match.group(0).lower(), question[match.end() :]) if match else None
+
+
 def focus_terms(question: str, count: int) -> set[str]:
     """The words right after the question word ("which *judge heard*", "how much did *Kazakhstan export*"): what
     the question is about, as against the context that pins it down."""
-    question = _LEADING_CLAUSE.sub("", question)
-    match = _QUESTION_WORD.search(question)
-    if not match:
+    if not (asked := _question_phrase(question)):
         return set()
-    following = re.findall(r"[\w'’]+", question[match.end() :].lower())
+    following = re.findall(r"[\w'’]+", asked[1].lower())
     picked = [w for w in following if w not in STOPWORDS and w not in _AUXILIARY][:count]
     return {_stem(w) for w in picked}
 
@@ -321,13 +326,11 @@ def attribute_words(question: str) -> list[str]:
     ("what *prison* sentence", "how many *spectators*", "what *net* income", "how much *foreign exchange*").
     Empty when the question word is followed by its verb ("who took over", "how much did ..."), is "how" with its
     adjective ("how large"), or is followed by names and kind nouns only ("which Canadian province")."""
-    question = _LEADING_CLAUSE.sub("", question)
-    match = _QUESTION_WORD.search(question)
     # After "who", "where" and "when" comes the verb; after a bare "how", its adjective ("how large") is the question.
-    if not match or match.group(0).lower() in ("who", "whom", "where", "when", "how"):
+    if not (asked := _question_phrase(question)) or asked[0] in ("who", "whom", "where", "when", "how"):
         return []
     words = []
-    for word in re.findall(r"[\w'’.-]+", question[match.end() :]):
+    for word in re.findall(r"[\w'’.-]+", asked[1]):
         lower = word.lower()
         if lower in STOPWORDS or lower in _AUXILIARY or lower == "per":  # "what price per share": the unit follows
             break
